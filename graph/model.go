@@ -1,0 +1,171 @@
+package graph
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Label is the kind of a node in the provenance graph.
+type Label string
+
+// The node labels of the graph model (DESIGN.md, "Graph model").
+const (
+	LabelCorrelation     Label = "Correlation"
+	LabelDataset         Label = "Dataset"
+	LabelDatasetVersion  Label = "DatasetVersion"
+	LabelField           Label = "Field"
+	LabelFeatureGroup    Label = "FeatureGroup"
+	LabelJob             Label = "Job"
+	LabelRun             Label = "Run"
+	LabelModelVersion    Label = "ModelVersion"
+	LabelRegisteredModel Label = "RegisteredModel"
+	LabelDeployment      Label = "Deployment"
+	LabelArtifact        Label = "Artifact"
+	LabelImage           Label = "Image"
+	LabelCommit          Label = "Commit"
+	LabelIdentity        Label = "Identity"
+)
+
+// Labels lists every label, in a stable order.
+var Labels = []Label{
+	LabelCorrelation, LabelDataset, LabelDatasetVersion, LabelField, LabelFeatureGroup,
+	LabelJob, LabelRun, LabelModelVersion, LabelRegisteredModel, LabelDeployment,
+	LabelArtifact, LabelImage, LabelCommit, LabelIdentity,
+}
+
+// Valid reports whether l is one of the known labels.
+func (l Label) Valid() bool {
+	for _, k := range Labels {
+		if k == l {
+			return true
+		}
+	}
+	return false
+}
+
+// EdgeType is the kind of a relationship. Lineage edges point downstream,
+// from cause to effect: impact follows outgoing edges, provenance incoming ones.
+type EdgeType string
+
+// The edge types of the graph model.
+const (
+	// Lineage edges.
+	EdgeIngestedAs   EdgeType = "INGESTED_AS"   // Correlation → DatasetVersion
+	EdgeReadBy       EdgeType = "READ_BY"       // DatasetVersion → Run
+	EdgeWrote        EdgeType = "WROTE"         // Run → DatasetVersion
+	EdgeProduced     EdgeType = "PRODUCED"      // Run → Artifact
+	EdgeRegisteredAs EdgeType = "REGISTERED_AS" // Run → ModelVersion
+	EdgeDeployedAs   EdgeType = "DEPLOYED_AS"   // ModelVersion → Deployment
+	EdgeDerives      EdgeType = "DERIVES"       // Field → Field (column lineage)
+
+	// Context edges.
+	EdgeVersionOf    EdgeType = "VERSION_OF"    // DatasetVersion → Dataset, ModelVersion → RegisteredModel
+	EdgeRunOf        EdgeType = "RUN_OF"        // Run → Job
+	EdgeChildOf      EdgeType = "CHILD_OF"      // Run → parent Run (OpenLineage parent facet)
+	EdgeRebuildOf    EdgeType = "REBUILD_OF"    // Run → Run it rebuilds (seed §7 rebuild_of)
+	EdgeUsedFeatures EdgeType = "USED_FEATURES" // Run → FeatureGroup
+	EdgeBuiltFrom    EdgeType = "BUILT_FROM"    // Run → Commit
+	EdgeRanIn        EdgeType = "RAN_IN"        // Run → Image
+	EdgeTriggeredBy  EdgeType = "TRIGGERED_BY"  // Run → Identity
+	EdgeHasArtifact  EdgeType = "HAS_ARTIFACT"  // Run or ModelVersion → Artifact
+	EdgeSigns        EdgeType = "SIGNS"         // Artifact (signature) → Artifact
+	EdgeAttests      EdgeType = "ATTESTS"       // Artifact (attestation) → Artifact
+	EdgeSymlinkOf    EdgeType = "SYMLINK_OF"    // Dataset (alias) → Dataset (OpenLineage symlinks facet)
+	EdgeRenamedTo    EdgeType = "RENAMED_TO"    // Dataset (old name) → Dataset (new name), lifecycle RENAME
+	EdgeHasField     EdgeType = "HAS_FIELD"     // Dataset → Field (schema facet)
+)
+
+// EdgeTypes lists every edge type, in a stable order.
+var EdgeTypes = []EdgeType{
+	EdgeIngestedAs, EdgeReadBy, EdgeWrote, EdgeProduced, EdgeRegisteredAs, EdgeDeployedAs, EdgeDerives,
+	EdgeVersionOf, EdgeRunOf, EdgeChildOf, EdgeRebuildOf, EdgeUsedFeatures, EdgeBuiltFrom, EdgeRanIn,
+	EdgeTriggeredBy, EdgeHasArtifact, EdgeSigns, EdgeAttests, EdgeSymlinkOf, EdgeRenamedTo, EdgeHasField,
+}
+
+// Valid reports whether t is one of the known edge types.
+func (t EdgeType) Valid() bool {
+	for _, k := range EdgeTypes {
+		if k == t {
+			return true
+		}
+	}
+	return false
+}
+
+// Props are a node's or an edge's properties. Values are scalars (string,
+// bool, int64, float64) or lists of one scalar type, so that every store
+// (Neo4j included) keeps them identically; anything nested belongs in
+// Facets. Stores return integral numbers as int64 and others as float64.
+type Props map[string]any
+
+// Facets are OpenLineage-style facets kept verbatim as JSON, by facet name.
+type Facets map[string]json.RawMessage
+
+// Provenance says when a node or edge was seen and which log records
+// produced it. FirstSeen/LastSeen are event times (the producer's clock);
+// FirstOffset/LastOffset are event-log offsets.
+type Provenance struct {
+	FirstSeen   time.Time
+	LastSeen    time.Time
+	FirstOffset int64
+	LastOffset  int64
+}
+
+// Node is a vertex of the provenance graph.
+type Node struct {
+	Key    string
+	Label  Label
+	Props  Props
+	Facets Facets
+	Provenance
+}
+
+// Edge is a directed relationship. (From, Type, To) identifies it.
+type Edge struct {
+	Type   EdgeType
+	From   string
+	To     string
+	Props  Props
+	Facets Facets
+	Provenance
+}
+
+// ID is the edge's identity as one string: From -TYPE-> To.
+func (e Edge) ID() string { return e.From + " -" + string(e.Type) + "-> " + e.To }
+
+// MutationKind says what a Mutation does. The graph is append-only in
+// spirit: there is no delete; a dropped dataset is a property change.
+type MutationKind int
+
+const (
+	// UpsertNode creates the node or merges into it.
+	UpsertNode MutationKind = iota + 1
+	// UpsertEdge creates the edge or merges into it. Both endpoints must
+	// exist, or be upserted earlier in the same Batch.
+	UpsertEdge
+)
+
+// Mutation is one change to the graph. Upserts merge: properties and facets
+// are overwritten key by key in log order (a nil property value removes the
+// key), the label of an existing node is never changed, FirstSeen/FirstOffset
+// keep the minimum and LastSeen/LastOffset the maximum. Applying the same
+// mutation twice leaves the graph as applying it once.
+type Mutation struct {
+	Kind MutationKind
+	Node Node // for UpsertNode
+	Edge Edge // for UpsertEdge
+}
+
+// NodeMutation is a convenience constructor for an UpsertNode mutation.
+func NodeMutation(n Node) Mutation { return Mutation{Kind: UpsertNode, Node: n} }
+
+// EdgeMutation is a convenience constructor for an UpsertEdge mutation.
+func EdgeMutation(e Edge) Mutation { return Mutation{Kind: UpsertEdge, Edge: e} }
+
+// Batch is the projection of one event-log record: the mutations it
+// produced and the offset it came from. A store records the highest offset it
+// has applied, atomically with the mutations, so projection can resume.
+type Batch struct {
+	Offset    int64
+	Mutations []Mutation
+}
