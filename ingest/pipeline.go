@@ -1,0 +1,474 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/redthread/redthread/graph"
+	"github.com/redthread/redthread/internal/pubsub"
+)
+
+// Log is the part of graph.EventLog the pipeline uses.
+type Log interface {
+	Append(ctx context.Context, recs []graph.Record) ([]graph.AppendResult, error)
+	Read(ctx context.Context, after int64, limit int) ([]graph.Record, error)
+	Stats(ctx context.Context) (graph.LogStats, error)
+}
+
+// Store is the part of graph.Store the pipeline uses.
+type Store interface {
+	Apply(ctx context.Context, batches ...graph.Batch) error
+	AppliedOffset(ctx context.Context) (int64, error)
+}
+
+// Publisher receives a notice for every newly projected event.
+type Publisher interface {
+	Publish(pubsub.Message)
+}
+
+// Options tune the pipeline. Zero values take the defaults.
+type Options struct {
+	MaxGroupRecords int           // most records appended in one transaction (default 1000)
+	ApplyTimeout    time.Duration // how long one Apply may take before it counts as failed (default 30s)
+	RetryInterval   time.Duration // how often a lagging projection retries (default 2s)
+	ReplayChunk     int           // records read per step when replaying the log (default 500)
+	Logger          *slog.Logger
+	Registerer      prometheus.Registerer // nil: metrics are not registered
+}
+
+func (o *Options) defaults() {
+	if o.MaxGroupRecords <= 0 {
+		o.MaxGroupRecords = 1000
+	}
+	if o.ApplyTimeout <= 0 {
+		o.ApplyTimeout = 30 * time.Second
+	}
+	if o.RetryInterval <= 0 {
+		o.RetryInterval = 2 * time.Second
+	}
+	if o.ReplayChunk <= 0 {
+		o.ReplayChunk = 500
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Input is one body to ingest.
+type Input struct {
+	Source string // "<format>/<channel>", e.g. "openlineage/http"
+	Body   []byte // exactly as received, decompressed
+}
+
+// Result says what became of one Input.
+type Result struct {
+	Offset    int64    // log offset (the earlier one for a duplicate); 0 if rejected
+	Duplicate bool     // the same body was already in the log: nothing changed
+	Warnings  []string // leniency warnings
+	Err       error    // a *graph.Error if the input was rejected
+}
+
+// Pipeline is the ingest write path. Create it with New, start Run in its
+// own goroutine, then call Submit from any goroutine.
+type Pipeline struct {
+	log     Log
+	store   Store
+	pub     Publisher
+	formats Formats
+	opts    Options
+	m       *metrics
+
+	reqs    chan *request
+	running atomic.Bool
+	stopped chan struct{}
+
+	// Owned by the committer goroutine once Run has started.
+	applied int64
+	head    int64
+
+	mu        sync.Mutex // guards the fields below, read by Status
+	status    Status
+	lastError error
+}
+
+// Status is a snapshot of the pipeline for readiness and metrics.
+type Status struct {
+	Head        int64 // highest log offset
+	Applied     int64 // highest offset applied to the store
+	LogRecords  int64
+	LogBytes    int64
+	StoreHealth error // the last apply error, nil once the store caught up
+}
+
+// Lag is the number of log records not yet projected.
+func (s Status) Lag() int64 { return s.Head - s.Applied }
+
+type pending struct {
+	rec graph.Record
+	ev  Event
+	res *Result
+}
+
+type request struct {
+	items []pending
+	done  chan struct{}
+}
+
+// ErrStopped is returned by Submit once Run has returned.
+var ErrStopped = graph.Errorf(graph.EUNAVAILABLE, "ingest pipeline is shutting down")
+
+// New returns a pipeline over the given log and store. formats decides how
+// each record source is decoded, both at Submit and when replaying.
+func New(log Log, store Store, pub Publisher, formats Formats, opts Options) *Pipeline {
+	opts.defaults()
+	return &Pipeline{
+		log: log, store: store, pub: pub, formats: formats, opts: opts,
+		m:       newMetrics(opts.Registerer),
+		reqs:    make(chan *request, 256),
+		stopped: make(chan struct{}),
+	}
+}
+
+// Status returns the current head, applied offset and log size.
+func (p *Pipeline) Status() Status {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.status
+}
+
+// Submit decodes, validates and appends the inputs, and returns when every
+// accepted one is durable in the log (and, unless the store is failing,
+// applied to the graph). Rejected inputs carry a *graph.Error in Result.Err
+// and are not appended; they never affect the others.
+func (p *Pipeline) Submit(ctx context.Context, inputs []Input) []Result {
+	start := time.Now()
+	results := make([]Result, len(inputs))
+	req := &request{done: make(chan struct{})}
+	for i, in := range inputs {
+		format := formatOf(in.Source)
+		dec, ok := p.formats[format]
+		if !ok {
+			results[i].Err = graph.Errorf(graph.EINVALID, "unknown input format %q", format)
+			p.m.rejected.WithLabelValues(in.Source, graph.EINVALID).Inc()
+			continue
+		}
+		ev, err := decodeSafely(dec, in.Body)
+		if err != nil {
+			results[i].Err = err
+			p.m.rejected.WithLabelValues(in.Source, graph.ErrorCode(err)).Inc()
+			continue
+		}
+		results[i].Warnings = ev.Warnings
+		req.items = append(req.items, pending{
+			rec: graph.Record{
+				Received: start.UTC(), Source: in.Source, Kind: ev.Kind,
+				SHA256: graph.BodySHA256(in.Body), Producer: ev.Producer, Body: in.Body,
+			},
+			ev:  ev,
+			res: &results[i],
+		})
+	}
+	if len(req.items) == 0 {
+		return results
+	}
+	if !p.running.Load() {
+		return p.fail(req, results, ErrStopped)
+	}
+	select {
+	case p.reqs <- req:
+	case <-p.stopped:
+		return p.fail(req, results, ErrStopped)
+	case <-ctx.Done():
+		return p.fail(req, results, graph.Errorf(graph.EUNAVAILABLE, "request cancelled before it was logged"))
+	}
+	// Once handed over, wait for the committer even if ctx ends: the
+	// caller must learn whether its events were logged.
+	select {
+	case <-req.done:
+	case <-p.stopped:
+		select {
+		case <-req.done:
+		default:
+			return p.fail(req, results, ErrStopped)
+		}
+	}
+	p.m.latency.Observe(time.Since(start).Seconds())
+	return results
+}
+
+func (p *Pipeline) fail(req *request, results []Result, err error) []Result {
+	for _, it := range req.items {
+		it.res.Err = err
+	}
+	return results
+}
+
+// decodeSafely turns a decoder panic into an internal error, so one bad
+// input can never take the server down.
+func decodeSafely(dec Decoder, body []byte) (ev Event, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = graph.Internal(fmt.Errorf("decoder panic: %v", r))
+		}
+	}()
+	return dec(body)
+}
+
+// CountRejected records an input rejected before it reached the pipeline
+// (too large, wrong media type, unauthenticated), so /metrics shows every
+// rejection by reason in one place.
+func (p *Pipeline) CountRejected(source, reason string) {
+	p.m.rejected.WithLabelValues(source, reason).Inc()
+}
+
+// Run is the committer: it replays whatever the store has not applied yet,
+// then serves Submit calls until ctx ends. It returns nil on a clean stop.
+func (p *Pipeline) Run(ctx context.Context) error {
+	if !p.running.CompareAndSwap(false, true) {
+		return errors.New("ingest: Run called twice")
+	}
+	defer close(p.stopped)
+	stats, err := p.log.Stats(ctx)
+	if err != nil {
+		return fmt.Errorf("ingest: reading log stats: %w", err)
+	}
+	applied, err := p.store.AppliedOffset(ctx)
+	if err != nil {
+		p.opts.Logger.Warn("graph store not reachable at start; events will be logged and projected when it answers", "err", err)
+		applied = -1
+	}
+	p.head, p.applied = stats.Head, applied
+	p.setStatus(stats.Records, stats.Bytes, err)
+	if applied >= 0 && applied < p.head {
+		p.opts.Logger.Info("replaying event log into the graph", "from", applied+1, "to", p.head)
+		p.catchUp(ctx)
+	}
+
+	retry := time.NewTicker(p.opts.RetryInterval)
+	defer retry.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			p.drain()
+			return nil
+		case req := <-p.reqs:
+			group := []*request{req}
+			n := len(req.items)
+		more:
+			for n < p.opts.MaxGroupRecords {
+				select {
+				case r := <-p.reqs:
+					group = append(group, r)
+					n += len(r.items)
+				default:
+					break more
+				}
+			}
+			p.commit(ctx, group)
+		case <-retry.C:
+			if p.applied < p.head {
+				p.catchUp(ctx)
+			}
+		}
+	}
+}
+
+// drain fails requests still queued at shutdown, so no caller waits forever
+// and none is told its event was logged when it was not.
+func (p *Pipeline) drain() {
+	for {
+		select {
+		case req := <-p.reqs:
+			for _, it := range req.items {
+				it.res.Err = ErrStopped
+			}
+			close(req.done)
+		default:
+			return
+		}
+	}
+}
+
+// commit appends a group of requests in one durable transaction, applies
+// the new records, publishes notices and wakes the callers.
+func (p *Pipeline) commit(ctx context.Context, group []*request) {
+	defer func() {
+		for _, r := range group {
+			close(r.done)
+		}
+	}()
+	var items []*pending
+	for _, r := range group {
+		for i := range r.items {
+			items = append(items, &r.items[i])
+		}
+	}
+	recs := make([]graph.Record, len(items))
+	for i, it := range items {
+		recs[i] = it.rec
+	}
+	p.m.groupRecords.Observe(float64(len(recs)))
+	results, err := p.log.Append(context.WithoutCancel(ctx), recs)
+	if err != nil {
+		p.opts.Logger.Error("appending to the event log failed", "err", err, "records", len(recs))
+		for _, it := range items {
+			it.res.Err = graph.Errorf(graph.EUNAVAILABLE, "event log unavailable; retry")
+		}
+		return
+	}
+	var fresh []*pending
+	var bytes int64
+	for i, it := range items {
+		it.res.Offset, it.res.Duplicate = results[i].Offset, results[i].Duplicate
+		it.rec.Offset = results[i].Offset
+		if results[i].Duplicate {
+			p.m.events.WithLabelValues(it.rec.Source, it.rec.Kind, "duplicate").Inc()
+			continue
+		}
+		p.m.events.WithLabelValues(it.rec.Source, it.rec.Kind, "accepted").Inc()
+		bytes += int64(len(it.rec.Body))
+		fresh = append(fresh, it)
+	}
+	if len(fresh) == 0 {
+		return
+	}
+	first := fresh[0].rec.Offset
+	p.head = fresh[len(fresh)-1].rec.Offset
+	p.addLogSize(int64(len(fresh)), bytes)
+
+	if p.applied != first-1 {
+		// The store is behind (it failed earlier): replay from the log so
+		// that records are applied in order.
+		p.catchUp(ctx)
+	} else {
+		batches := make([]graph.Batch, len(fresh))
+		for i, it := range fresh {
+			stampOffset(it.ev.Mutations, it.rec.Offset)
+			batches[i] = graph.Batch{Offset: it.rec.Offset, Mutations: it.ev.Mutations}
+		}
+		if err := p.apply(ctx, batches); err == nil {
+			p.applied = p.head
+		}
+		p.setApplied()
+	}
+	if p.applied >= p.head && p.pub != nil {
+		for _, it := range fresh {
+			msg := it.ev.Notice
+			msg.Offset, msg.Received, msg.Source = it.rec.Offset, it.rec.Received, it.rec.Source
+			p.pub.Publish(msg)
+		}
+	}
+}
+
+// apply applies batches with a timeout and records the outcome.
+func (p *Pipeline) apply(ctx context.Context, batches []graph.Batch) error {
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.opts.ApplyTimeout)
+	defer cancel()
+	start := time.Now()
+	err := p.store.Apply(actx, batches...)
+	p.m.applySeconds.Observe(time.Since(start).Seconds())
+	if err != nil {
+		p.m.applyErrors.Inc()
+		p.opts.Logger.Warn("applying to the graph store failed; events stay in the log and will be replayed", "err", err)
+	}
+	p.mu.Lock()
+	p.lastError = err
+	p.status.StoreHealth = err
+	p.mu.Unlock()
+	return err
+}
+
+// catchUp replays log records after the applied offset into the store,
+// stopping at the first failure (to retry later).
+func (p *Pipeline) catchUp(ctx context.Context) {
+	if p.applied < 0 {
+		off, err := p.store.AppliedOffset(ctx)
+		if err != nil {
+			p.mu.Lock()
+			p.status.StoreHealth = err
+			p.mu.Unlock()
+			return
+		}
+		p.applied = off
+	}
+	for p.applied < p.head {
+		if ctx.Err() != nil {
+			return
+		}
+		batches, last, err := ReadBatches(ctx, p.log, p.formats, p.applied, p.opts.ReplayChunk)
+		if err != nil {
+			p.opts.Logger.Error("reading the event log for replay failed", "err", err)
+			return
+		}
+		if last == p.applied {
+			return
+		}
+		if err := p.apply(ctx, batches); err != nil {
+			return
+		}
+		p.applied = last
+		p.setApplied()
+	}
+}
+
+// ReadBatches reads up to limit records after offset `after` and decodes
+// them into batches. last is the offset of the last record read (after if
+// none). A record that no longer decodes (a decoder bug fixed since) is
+// logged and projected as an empty batch, so replay never stalls on it.
+func ReadBatches(ctx context.Context, log Log, formats Formats, after int64, limit int) (batches []graph.Batch, last int64, err error) {
+	recs, err := log.Read(ctx, after, limit)
+	if err != nil {
+		return nil, after, err
+	}
+	last = after
+	batches = make([]graph.Batch, 0, len(recs))
+	for _, rec := range recs {
+		last = rec.Offset
+		b := graph.Batch{Offset: rec.Offset}
+		if dec, ok := formats[formatOf(rec.Source)]; ok {
+			if ev, err := decodeSafely(dec, rec.Body); err == nil {
+				stampOffset(ev.Mutations, rec.Offset)
+				b.Mutations = ev.Mutations
+			}
+		}
+		batches = append(batches, b)
+	}
+	return batches, last, nil
+}
+
+func (p *Pipeline) setStatus(records, bytes int64, storeErr error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.status = Status{Head: p.head, Applied: max(p.applied, 0), LogRecords: records, LogBytes: bytes, StoreHealth: storeErr}
+	p.m.logRecords.Set(float64(records))
+	p.m.logBytes.Set(float64(bytes))
+	p.m.head.Set(float64(p.head))
+	p.m.lag.Set(float64(p.status.Lag()))
+}
+
+func (p *Pipeline) addLogSize(records, bytes int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.status.Head = p.head
+	p.status.LogRecords += records
+	p.status.LogBytes += bytes
+	p.m.logRecords.Set(float64(p.status.LogRecords))
+	p.m.logBytes.Set(float64(p.status.LogBytes))
+	p.m.head.Set(float64(p.head))
+	p.m.lag.Set(float64(p.status.Lag()))
+}
+
+func (p *Pipeline) setApplied() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.status.Applied = max(p.applied, 0)
+	p.m.applied.Set(float64(p.status.Applied))
+	p.m.lag.Set(float64(p.status.Lag()))
+}

@@ -1,0 +1,318 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.uber.org/goleak"
+
+	"github.com/redthread/redthread/graph"
+	"github.com/redthread/redthread/internal/pubsub"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// memLog is an in-memory graph.EventLog for unit tests.
+type memLog struct {
+	mu      sync.Mutex
+	recs    []graph.Record
+	bySHA   map[string]int64
+	appends int
+	fail    error
+}
+
+func newMemLog() *memLog { return &memLog{bySHA: map[string]int64{}} }
+
+func (l *memLog) Append(_ context.Context, recs []graph.Record) ([]graph.AppendResult, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.fail != nil {
+		return nil, l.fail
+	}
+	l.appends++
+	out := make([]graph.AppendResult, len(recs))
+	for i, r := range recs {
+		if off, ok := l.bySHA[r.SHA256]; ok {
+			out[i] = graph.AppendResult{Offset: off, Duplicate: true}
+			continue
+		}
+		r.Offset = int64(len(l.recs) + 1)
+		l.recs = append(l.recs, r)
+		l.bySHA[r.SHA256] = r.Offset
+		out[i] = graph.AppendResult{Offset: r.Offset}
+	}
+	return out, nil
+}
+
+func (l *memLog) Read(_ context.Context, after int64, limit int) ([]graph.Record, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []graph.Record
+	for _, r := range l.recs {
+		if r.Offset > after && len(out) < limit {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func (l *memLog) Stats(context.Context) (graph.LogStats, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := graph.LogStats{Records: int64(len(l.recs)), Head: int64(len(l.recs))}
+	for _, r := range l.recs {
+		s.Bytes += int64(len(r.Body))
+	}
+	return s, nil
+}
+
+// memStore records applied batches; it can be told to fail.
+type memStore struct {
+	mu      sync.Mutex
+	applied int64
+	offsets []int64
+	nodes   map[string]int
+	down    bool
+}
+
+func (s *memStore) Apply(_ context.Context, batches ...graph.Batch) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down {
+		return errors.New("store down")
+	}
+	for _, b := range batches {
+		if b.Offset != s.applied+1 {
+			return errors.New("out of order batch")
+		}
+		for _, m := range b.Mutations {
+			if m.Kind == graph.UpsertNode {
+				if m.Node.FirstOffset != b.Offset {
+					return errors.New("offset not stamped")
+				}
+				s.nodes[m.Node.Key]++
+			}
+		}
+		s.applied = b.Offset
+		s.offsets = append(s.offsets, b.Offset)
+	}
+	return nil
+}
+
+func (s *memStore) AppliedOffset(context.Context) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down {
+		return 0, errors.New("store down")
+	}
+	return s.applied, nil
+}
+
+func (s *memStore) setDown(v bool) { s.mu.Lock(); s.down = v; s.mu.Unlock() }
+
+// testFormat decodes {"id": "..."} into one Run node; {"bad":true} is rejected.
+func testFormat(body []byte) (Event, error) {
+	var v struct {
+		ID  string `json:"id"`
+		Bad bool   `json:"bad"`
+	}
+	if err := json.Unmarshal(body, &v); err != nil {
+		return Event{}, graph.FieldErrorf(graph.EINVALID, "", "malformed JSON: %v", err)
+	}
+	if v.Bad || v.ID == "" {
+		return Event{}, graph.FieldErrorf(graph.EINVALID, "id", "required")
+	}
+	key := graph.RunKey(v.ID)
+	return Event{
+		Kind:      "RunEvent",
+		Mutations: []graph.Mutation{graph.NodeMutation(graph.Node{Key: key, Label: graph.LabelRun})},
+		Notice:    pubsub.Message{Kind: "RunEvent", RunKey: key},
+	}, nil
+}
+
+func startPipeline(t *testing.T, log *memLog, store *memStore, opts Options) (*Pipeline, *pubsub.Hub) {
+	t.Helper()
+	hub := pubsub.New()
+	p := New(log, store, hub, Formats{"test": testFormat}, opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	waitFor(t, func() bool { return p.running.Load() })
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		hub.Close()
+	})
+	return p, hub
+}
+
+// waitFor polls cond until it holds; it fails the test after a generous
+// deadline (this is a liveness check, not a timing assertion).
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func in(body string) Input { return Input{Source: "test/unit", Body: []byte(body)} }
+
+func TestSubmitAppendsAppliesAndPublishes(t *testing.T) {
+	log, store := newMemLog(), &memStore{nodes: map[string]int{}}
+	p, hub := startPipeline(t, log, store, Options{})
+	ch, cancel := hub.Subscribe(8)
+	defer cancel()
+
+	res := p.Submit(t.Context(), []Input{in(`{"id":"a"}`), in(`{"bad":true}`), in(`not json`), in(`{"id":"b"}`)})
+	if res[0].Err != nil || res[0].Offset != 1 || res[3].Err != nil || res[3].Offset != 2 {
+		t.Fatalf("accepted results wrong: %+v", res)
+	}
+	if graph.ErrorCode(res[1].Err) != graph.EINVALID || graph.ErrorField(res[1].Err) != "id" {
+		t.Fatalf("rejected result wrong: %+v", res[1])
+	}
+	if graph.ErrorCode(res[2].Err) != graph.EINVALID {
+		t.Fatalf("malformed result wrong: %+v", res[2])
+	}
+	if got := store.applied; got != 2 {
+		t.Fatalf("store applied %d, want 2 (applied before Submit returns)", got)
+	}
+	for want := int64(1); want <= 2; want++ {
+		m := <-ch
+		if m.Offset != want || m.Source != "test/unit" || m.Received.IsZero() {
+			t.Fatalf("notice %+v, want offset %d", m, want)
+		}
+	}
+	st := p.Status()
+	if st.Head != 2 || st.Applied != 2 || st.LogRecords != 2 || st.Lag() != 0 {
+		t.Fatalf("status %+v", st)
+	}
+}
+
+func TestDuplicateChangesNothing(t *testing.T) {
+	log, store := newMemLog(), &memStore{nodes: map[string]int{}}
+	p, _ := startPipeline(t, log, store, Options{})
+	first := p.Submit(t.Context(), []Input{in(`{"id":"a"}`)})
+	again := p.Submit(t.Context(), []Input{in(`{"id":"a"}`), in(`{"id":"a"}`)})
+	if first[0].Duplicate || !again[0].Duplicate || !again[1].Duplicate || again[0].Offset != first[0].Offset {
+		t.Fatalf("first %+v again %+v", first, again)
+	}
+	if len(log.recs) != 1 || len(store.offsets) != 1 {
+		t.Fatalf("log has %d records, store applied %v; want 1 and [1]", len(log.recs), store.offsets)
+	}
+}
+
+func TestGroupCommitUnderConcurrency(t *testing.T) {
+	log, store := newMemLog(), &memStore{nodes: map[string]int{}}
+	p, _ := startPipeline(t, log, store, Options{})
+	const clients, each = 16, 50
+	var wg sync.WaitGroup
+	errs := make(chan error, clients*each)
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				body := `{"id":"` + string(rune('a'+c)) + "-" + time.Now().Format("150405.000000000") + `-` + string(rune('A'+i%26)) + `"}`
+				r := p.Submit(context.Background(), []Input{in(body)})
+				if r[0].Err != nil {
+					errs <- r[0].Err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if int(store.applied) != len(log.recs) {
+		t.Fatalf("applied %d of %d records", store.applied, len(log.recs))
+	}
+	if log.appends >= len(log.recs) && len(log.recs) > clients {
+		t.Logf("no grouping happened: %d appends for %d records (allowed, but unusual)", log.appends, len(log.recs))
+	}
+}
+
+func TestStoreOutageIsReplayedFromLog(t *testing.T) {
+	log, store := newMemLog(), &memStore{nodes: map[string]int{}}
+	reg := prometheus.NewRegistry()
+	p, _ := startPipeline(t, log, store, Options{RetryInterval: 5 * time.Millisecond, Registerer: reg})
+	p.Submit(t.Context(), []Input{in(`{"id":"a"}`)})
+	store.setDown(true)
+	res := p.Submit(t.Context(), []Input{in(`{"id":"b"}`), in(`{"id":"c"}`)})
+	for _, r := range res {
+		if r.Err != nil {
+			t.Fatalf("event must be acknowledged while the store is down: %v", r.Err)
+		}
+	}
+	if p.Status().Lag() != 2 || p.Status().StoreHealth == nil {
+		t.Fatalf("status while down: %+v", p.Status())
+	}
+	if lag := testutil.ToFloat64(p.m.lag); lag != 2 {
+		t.Fatalf("lag metric %v, want 2", lag)
+	}
+	store.setDown(false)
+	waitFor(t, func() bool { return p.Status().Lag() == 0 })
+	p.Submit(t.Context(), []Input{in(`{"id":"d"}`)})
+	if got := store.offsets; len(got) != 4 || got[3] != 4 {
+		t.Fatalf("store offsets %v, want 1..4 in order", got)
+	}
+	if p.Status().StoreHealth != nil {
+		t.Fatalf("store health should clear: %v", p.Status().StoreHealth)
+	}
+}
+
+func TestRunReplaysUnappliedRecordsAtStart(t *testing.T) {
+	log, store := newMemLog(), &memStore{nodes: map[string]int{}}
+	// Records logged by an earlier process that died before applying them.
+	for _, id := range []string{"a", "b", "c"} {
+		if _, err := log.Append(t.Context(), []graph.Record{{Source: "test/unit", SHA256: id, Body: []byte(`{"id":"` + id + `"}`)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, _ := startPipeline(t, log, store, Options{})
+	waitFor(t, func() bool { return p.Status().Applied == 3 })
+	if store.nodes[graph.RunKey("b")] != 1 {
+		t.Fatalf("replayed nodes %v", store.nodes)
+	}
+}
+
+func TestLogFailureIsReported(t *testing.T) {
+	log, store := newMemLog(), &memStore{nodes: map[string]int{}}
+	p, _ := startPipeline(t, log, store, Options{})
+	log.mu.Lock()
+	log.fail = errors.New("disk full")
+	log.mu.Unlock()
+	res := p.Submit(t.Context(), []Input{in(`{"id":"a"}`)})
+	if graph.ErrorCode(res[0].Err) != graph.EUNAVAILABLE {
+		t.Fatalf("want UNAVAILABLE, got %v", res[0].Err)
+	}
+}
+
+func TestSubmitAfterStop(t *testing.T) {
+	p := New(newMemLog(), &memStore{nodes: map[string]int{}}, nil, Formats{"test": testFormat}, Options{})
+	res := p.Submit(t.Context(), []Input{in(`{"id":"a"}`)})
+	if !errors.Is(res[0].Err, ErrStopped) {
+		t.Fatalf("want ErrStopped, got %v", res[0].Err)
+	}
+}
+
+func TestDecoderPanicIsInternalError(t *testing.T) {
+	p := New(newMemLog(), &memStore{nodes: map[string]int{}}, nil, Formats{"boom": func([]byte) (Event, error) { panic("bug") }}, Options{})
+	res := p.Submit(t.Context(), []Input{{Source: "boom/x", Body: []byte("{}")}})
+	if graph.ErrorCode(res[0].Err) != graph.EINTERNAL {
+		t.Fatalf("want INTERNAL, got %v", res[0].Err)
+	}
+}

@@ -1,0 +1,40 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// healthz answers as long as the process serves HTTP.
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+}
+
+// Readiness is the body of /readyz.
+type Readiness struct {
+	Ready         bool   `json:"ready"`
+	LogHead       int64  `json:"logHead"`
+	AppliedOffset int64  `json:"appliedOffset"`
+	ProjectionLag int64  `json:"projectionLag"`
+	LogRecords    int64  `json:"logRecords"`
+	LogBytes      int64  `json:"logBytes"`
+	Store         string `json:"store"` // "ok" or why the graph store is failing
+}
+
+// readyz is ready when the graph store answers. Ingest keeps accepting
+// into the log while it does not, so a failing store shows here and in
+// the projection lag, not as lost events.
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+	st := s.opts.Ingester.Status()
+	rd := Readiness{Ready: st.StoreHealth == nil, LogHead: st.Head, AppliedOffset: st.Applied,
+		ProjectionLag: st.Lag(), LogRecords: st.LogRecords, LogBytes: st.LogBytes, Store: "ok"}
+	if st.StoreHealth != nil {
+		rd.Store = "graph store failing: " + st.StoreHealth.Error()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if !rd.Ready {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	_ = json.NewEncoder(w).Encode(rd)
+}

@@ -1,0 +1,167 @@
+// Package server wires Redthread's HTTP surface: the OpenLineage ingest
+// endpoints (Marquez-compatible), GraphQL, the playground, health,
+// readiness and metrics, with body-size limits, gzip, bearer-token auth and
+// JSON errors that name the offending field.
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/redthread/redthread/ingest"
+)
+
+// Ingester is the part of the ingest pipeline the server uses.
+type Ingester interface {
+	Submit(ctx context.Context, inputs []ingest.Input) []ingest.Result
+	CountRejected(source, reason string)
+	Status() ingest.Status
+}
+
+// Options configure the server. Zero values take the defaults.
+type Options struct {
+	Ingester     Ingester
+	GraphQL      http.Handler // served at /graphql; nil answers 404
+	Playground   http.Handler // served at /; nil answers 404
+	Gatherer     prometheus.Gatherer
+	Registerer   prometheus.Registerer
+	Logger       *slog.Logger
+	MaxBodyBytes int64    // largest request body, after decompression (default 16 MiB)
+	MaxBatch     int      // most events in one batch request (default 10,000)
+	APIKeys      []string // if set, ingest requires "Authorization: Bearer <one of them>"
+}
+
+// DefaultMaxBodyBytes is the default body-size limit.
+const DefaultMaxBodyBytes = 16 << 20
+
+// Server is Redthread's HTTP handler.
+type Server struct {
+	opts     Options
+	mux      *http.ServeMux
+	keys     [][32]byte
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+// New returns the HTTP handler.
+func New(opts Options) *Server {
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 10_000
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{opts: opts, mux: http.NewServeMux()}
+	for _, k := range opts.APIKeys {
+		s.keys = append(s.keys, sha256.Sum256([]byte(k)))
+	}
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "redthread_http_requests_total", Help: "HTTP requests by route and status code.",
+	}, []string{"route", "code"})
+	s.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "redthread_http_request_seconds", Help: "HTTP request duration by route.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+	}, []string{"route"})
+	if opts.Registerer != nil {
+		opts.Registerer.MustRegister(s.requests, s.duration)
+	}
+
+	s.handle("POST /api/v1/lineage", "lineage", s.auth(http.HandlerFunc(s.postLineage)))
+	s.handle("POST /api/v1/lineage/batch", "lineage_batch", s.auth(http.HandlerFunc(s.postLineageBatch)))
+	s.handle("GET /healthz", "healthz", http.HandlerFunc(s.healthz))
+	s.handle("GET /readyz", "readyz", http.HandlerFunc(s.readyz))
+	if opts.Gatherer != nil {
+		s.handle("GET /metrics", "metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
+	}
+	if opts.GraphQL != nil {
+		s.handle("/graphql", "graphql", opts.GraphQL)
+	}
+	if opts.Playground != nil {
+		s.handle("GET /", "playground", opts.Playground)
+	}
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// handle registers h with metrics and panic recovery.
+func (s *Server) handle(pattern, route string, h http.Handler) {
+	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		defer func() {
+			if rec := recover(); rec != nil {
+				if rec == http.ErrAbortHandler {
+					panic(rec)
+				}
+				s.opts.Logger.Error("handler panic", "route", route, "panic", rec)
+				if !sw.wrote {
+					writeError(sw, http.StatusInternalServerError, "INTERNAL", "internal error", "")
+				}
+			}
+			s.requests.WithLabelValues(route, strconv.Itoa(sw.code)).Inc()
+			s.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		}()
+		h.ServeHTTP(sw, r)
+	}))
+}
+
+// auth checks the bearer token when API keys are configured, comparing
+// digests in constant time so neither the key nor its length leaks.
+func (s *Server) auth(next http.Handler) http.Handler {
+	if len(s.keys) == 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		const prefix = "Bearer "
+		h := r.Header.Get("Authorization")
+		ok := 0
+		if len(h) > len(prefix) && h[:len(prefix)] == prefix {
+			got := sha256.Sum256([]byte(h[len(prefix):]))
+			for _, k := range s.keys {
+				ok |= subtle.ConstantTimeCompare(got[:], k[:])
+			}
+		}
+		if ok != 1 {
+			s.opts.Ingester.CountRejected(sourceFor(r), "UNAUTHORIZED")
+			w.Header().Set("WWW-Authenticate", `Bearer realm="redthread"`)
+			writeError(w, http.StatusUnauthorized, "UNAUTHORIZED", "missing or invalid bearer token", "Authorization")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code  int
+	wrote bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.code, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController and websocket upgrades reach the
+// underlying writer (Hijack, Flush).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
