@@ -1,0 +1,151 @@
+// Package sqlite is Redthread's embedded default backend: the graph.Store
+// and the graph.EventLog on one SQLite file (modernc.org/sqlite, pure Go,
+// WAL mode). The log and the store live in distinct tables and may be
+// opened on the same file, which is what `redthread serve` does with
+// <datadir>/redthread.db.
+//
+// Each opened Log or Store holds one write connection (SQLite admits one
+// writer at a time, so a pool of writers would only queue on the file lock)
+// and a small pool of read connections, which WAL lets run alongside the
+// writer.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"runtime"
+	"strings"
+
+	"github.com/redthread/redthread/graph"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// busyTimeoutMS is how long a connection waits for the file's write lock
+// before failing with SQLITE_BUSY. The log and the store share one file and
+// so one write lock; a group commit or an Apply of a few hundred batches
+// holds it for milliseconds, so ten seconds only runs out when something is
+// badly stuck.
+const busyTimeoutMS = 10_000
+
+// syncMode is SQLite's PRAGMA synchronous value for a write connection.
+type syncMode string
+
+const (
+	// syncFull fsyncs the WAL at every commit: the log acknowledges inputs,
+	// so a returned Append must survive a power cut.
+	syncFull syncMode = "FULL"
+	// syncNormal fsyncs only at checkpoints. WAL mode stays consistent after
+	// a crash, at worst losing the last commits; the store is a projection
+	// whose applied offset rolls back with its data, so replaying the log
+	// restores it, and skipping the fsync per Apply doubles its throughput.
+	syncNormal syncMode = "NORMAL"
+)
+
+// dsn builds the driver's data source name for path. The path travels as a
+// SQLite URI ("file:…") so that a '?' or '#' in a directory name is not
+// read as the start of the query; the query carries the pragmas each new
+// connection runs.
+func dsn(path string, pragmas ...string) string {
+	escaped := strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)
+	var b strings.Builder
+	b.WriteString("file:")
+	b.WriteString(escaped)
+	b.WriteString("?_txlock=immediate")
+	fmt.Fprintf(&b, "&_pragma=busy_timeout(%d)", busyTimeoutMS)
+	for _, p := range pragmas {
+		b.WriteString("&_pragma=")
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+// checkPath rejects paths that would not give every connection the same
+// database file.
+func checkPath(path string) error {
+	switch {
+	case path == "":
+		return graph.Errorf(graph.EINVALID, "sqlite: empty database path")
+	case path == ":memory:" || strings.HasPrefix(path, "file:"):
+		return graph.Errorf(graph.EINVALID, "sqlite: %q is not a file path; the log and store need a file that every connection shares", path)
+	}
+	return nil
+}
+
+// pools is the pair of connection pools behind a Log or a Store.
+type pools struct {
+	w *sql.DB // exactly one connection: the writer
+	r *sql.DB // readers
+}
+
+// openPools opens the writer (in WAL mode, with the given durability) and
+// the readers for path, runs schema on the writer, and checks both work.
+func openPools(ctx context.Context, path string, sync syncMode, schema []string) (*pools, error) {
+	if err := checkPath(path); err != nil {
+		return nil, err
+	}
+	w, err := sql.Open("sqlite", dsn(path,
+		"journal_mode(WAL)",
+		"synchronous("+string(sync)+")",
+		"cache_size(-32000)", // KiB: 32 MB for the writer's upserts
+		"temp_store(MEMORY)",
+	))
+	if err != nil {
+		return nil, graph.Internal(fmt.Errorf("sqlite: open %s: %w", path, err))
+	}
+	// One writer, never closed for idleness: the prepared statements live on
+	// it, and SQLite allows one writer at a time anyway.
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxIdleTime(0)
+	w.SetConnMaxLifetime(0)
+	for _, stmt := range schema {
+		if _, err := w.ExecContext(ctx, stmt); err != nil {
+			w.Close()
+			return nil, graph.Internal(fmt.Errorf("sqlite: create schema in %s: %w", path, err))
+		}
+	}
+
+	r, err := sql.Open("sqlite", dsn(path,
+		"query_only(1)",
+		"cache_size(-16000)",
+		"temp_store(MEMORY)",
+	))
+	if err != nil {
+		w.Close()
+		return nil, graph.Internal(fmt.Errorf("sqlite: open %s for reading: %w", path, err))
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	r.SetConnMaxIdleTime(0)
+	if err := r.PingContext(ctx); err != nil {
+		w.Close()
+		r.Close()
+		return nil, graph.Internal(fmt.Errorf("sqlite: open %s for reading: %w", path, err))
+	}
+	return &pools{w: w, r: r}, nil
+}
+
+// close closes both pools, reporting the first error.
+func (p *pools) close() error {
+	errW := p.w.Close()
+	errR := p.r.Close()
+	if errW != nil {
+		return graph.Internal(errW)
+	}
+	if errR != nil {
+		return graph.Internal(errR)
+	}
+	return nil
+}
+
+// internal wraps an unexpected driver error with what was being done. A
+// cancelled or expired context is reported as such (still coded
+// EINTERNAL by graph.ErrorCode, but errors.Is finds context.Canceled).
+func internal(ctx context.Context, what string, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return graph.Internal(fmt.Errorf("sqlite: %s: %w", what, ctxErr))
+	}
+	return graph.Internal(fmt.Errorf("sqlite: %s: %w", what, err))
+}

@@ -1,0 +1,201 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redthread/redthread/graph"
+)
+
+// Read limits: a reader that asks for nothing in particular gets a page it
+// can hold in memory; one that asks for more is capped, since bodies may be
+// large and a reindex reads the log page by page anyway.
+const (
+	DefaultReadLimit = 1_000
+	MaxReadLimit     = 100_000
+)
+
+// logSchema creates the event log's tables. event_log_stats keeps the
+// totals up to date inside each Append, so Stats is one row read rather
+// than a scan of every body.
+var logSchema = []string{
+	`CREATE TABLE IF NOT EXISTS event_log (
+		log_offset INTEGER PRIMARY KEY,
+		received   INTEGER NOT NULL,
+		source     TEXT    NOT NULL,
+		kind       TEXT    NOT NULL,
+		sha256     TEXT    NOT NULL UNIQUE,
+		producer   TEXT    NOT NULL,
+		body       BLOB    NOT NULL
+	)`,
+	`CREATE TABLE IF NOT EXISTS event_log_stats (
+		id      INTEGER PRIMARY KEY CHECK (id = 1),
+		records INTEGER NOT NULL,
+		bytes   INTEGER NOT NULL
+	)`,
+	`INSERT INTO event_log_stats (id, records, bytes)
+		SELECT 1, count(*), coalesce(sum(length(body)), 0) FROM event_log
+		WHERE NOT EXISTS (SELECT 1 FROM event_log_stats)`,
+}
+
+// Log is the append-only event log on SQLite. Offsets are the table's
+// integer primary key: since nothing is ever deleted they run 1, 2, 3, …
+// with no gaps.
+type Log struct {
+	db *pools
+
+	insert     *sql.Stmt // append one record unless its sha256 is known
+	existing   *sql.Stmt // the offset of a known sha256
+	bumpTotals *sql.Stmt // add to event_log_stats
+}
+
+var _ graph.EventLog = (*Log)(nil)
+
+// OpenLog opens (creating if needed) the event log in the SQLite file at
+// path. Its writes are fsynced at every commit.
+func OpenLog(path string) (*Log, error) {
+	ctx := context.Background()
+	p, err := openPools(ctx, path, syncFull, logSchema)
+	if err != nil {
+		return nil, err
+	}
+	l := &Log{db: p}
+	prepare := func(dst **sql.Stmt, query string) {
+		if err != nil {
+			return
+		}
+		*dst, err = p.w.PrepareContext(ctx, query)
+	}
+	prepare(&l.insert, `INSERT INTO event_log (received, source, kind, sha256, producer, body)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (sha256) DO NOTHING
+		RETURNING log_offset`)
+	prepare(&l.existing, `SELECT log_offset FROM event_log WHERE sha256 = ?`)
+	prepare(&l.bumpTotals, `UPDATE event_log_stats SET records = records + ?, bytes = bytes + ? WHERE id = 1`)
+	if err != nil {
+		l.Close()
+		return nil, graph.Internal(fmt.Errorf("sqlite: prepare log statements: %w", err))
+	}
+	return l, nil
+}
+
+// Append appends recs in one transaction, fsynced before it returns. A
+// record with no SHA256 gets the hash of its body; one whose SHA256 does
+// not match its body is an EINVALID error and nothing is appended, since a
+// wrong hash would make deduplication silently wrong. A zero Received is
+// set to now.
+func (l *Log) Append(ctx context.Context, recs []graph.Record) ([]graph.AppendResult, error) {
+	if len(recs) == 0 {
+		return []graph.AppendResult{}, nil
+	}
+	hashes := make([]string, len(recs))
+	for i := range recs {
+		sum := graph.BodySHA256(recs[i].Body)
+		if recs[i].SHA256 != "" && recs[i].SHA256 != sum {
+			return nil, graph.FieldErrorf(graph.EINVALID, fmt.Sprintf("records[%d].sha256", i),
+				"%q is not the sha256 of the body (%s)", recs[i].SHA256, sum)
+		}
+		hashes[i] = sum
+	}
+	now := time.Now().UTC()
+
+	tx, err := l.db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, internal(ctx, "begin append", err)
+	}
+	defer tx.Rollback()
+	insert := tx.StmtContext(ctx, l.insert)
+	existing := tx.StmtContext(ctx, l.existing)
+
+	results := make([]graph.AppendResult, len(recs))
+	var added, bytes int64
+	for i, r := range recs {
+		received := r.Received
+		if received.IsZero() {
+			received = now
+		}
+		body := r.Body
+		if body == nil {
+			body = []byte{} // NOT NULL: an empty input is still an input
+		}
+		var off int64
+		err := insert.QueryRowContext(ctx, timeToNanos(received), r.Source, r.Kind, hashes[i], r.Producer, body).Scan(&off)
+		switch {
+		case err == nil:
+			results[i] = graph.AppendResult{Offset: off}
+			added++
+			bytes += int64(len(body))
+		case errors.Is(err, sql.ErrNoRows):
+			if err := existing.QueryRowContext(ctx, hashes[i]).Scan(&off); err != nil {
+				return nil, internal(ctx, "look up duplicate record", err)
+			}
+			results[i] = graph.AppendResult{Offset: off, Duplicate: true}
+		default:
+			return nil, internal(ctx, "append record", err)
+		}
+	}
+	if added > 0 {
+		if _, err := tx.StmtContext(ctx, l.bumpTotals).ExecContext(ctx, added, bytes); err != nil {
+			return nil, internal(ctx, "update log totals", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, internal(ctx, "commit append", err)
+	}
+	return results, nil
+}
+
+// Read returns up to limit records with Offset > after, in offset order.
+// A limit of 0 or less means DefaultReadLimit; more than MaxReadLimit is
+// capped, so a caller pages with the last offset it got.
+func (l *Log) Read(ctx context.Context, after int64, limit int) ([]graph.Record, error) {
+	if limit <= 0 {
+		limit = DefaultReadLimit
+	}
+	limit = min(limit, MaxReadLimit)
+	rows, err := l.db.r.QueryContext(ctx, `SELECT log_offset, received, source, kind, sha256, producer, body
+		FROM event_log WHERE log_offset > ? ORDER BY log_offset LIMIT ?`, max(after, 0), limit)
+	if err != nil {
+		return nil, internal(ctx, "read log", err)
+	}
+	defer rows.Close()
+	recs := make([]graph.Record, 0, min(limit, 256))
+	for rows.Next() {
+		var r graph.Record
+		var received int64
+		if err := rows.Scan(&r.Offset, &received, &r.Source, &r.Kind, &r.SHA256, &r.Producer, &r.Body); err != nil {
+			return nil, internal(ctx, "read log record", err)
+		}
+		r.Received = nanosToTime(received)
+		recs = append(recs, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal(ctx, "read log", err)
+	}
+	return recs, nil
+}
+
+// Stats returns the number of records, the total size of their bodies and
+// the highest offset.
+func (l *Log) Stats(ctx context.Context) (graph.LogStats, error) {
+	var s graph.LogStats
+	err := l.db.r.QueryRowContext(ctx, `SELECT records, bytes, (SELECT coalesce(max(log_offset), 0) FROM event_log)
+		FROM event_log_stats WHERE id = 1`).Scan(&s.Records, &s.Bytes, &s.Head)
+	if err != nil {
+		return graph.LogStats{}, internal(ctx, "log stats", err)
+	}
+	return s, nil
+}
+
+// Close closes the log's statements and connections.
+func (l *Log) Close() error {
+	for _, s := range []*sql.Stmt{l.insert, l.existing, l.bumpTotals} {
+		if s != nil {
+			s.Close()
+		}
+	}
+	return l.db.close()
+}

@@ -1,0 +1,267 @@
+package sqlite
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/redthread/redthread/graph"
+)
+
+// An applyPlan is the statements one Apply call runs, worked out and
+// validated before its transaction starts so that the write lock, which
+// the event log shares, is held only for the writes.
+//
+// Mutations of one node (or one edge) within the call are coalesced into
+// one upsert at the position of the first: merging is sequential overwrite
+// key by key and min/max, which compose, so the graph ends the same. An
+// edge's endpoint exists at its first mutation exactly when it exists at
+// the merged upsert's position, so the "upserted earlier" rule is kept too.
+// The pipeline's batches repeat their Job, Dataset and Run nodes often, so
+// this saves most of the writes of a busy group.
+type applyPlan struct {
+	ops       []applyOp
+	maxOffset int64
+}
+
+// applyOp is one upsert: exactly one of node and edge is set.
+type applyOp struct {
+	node *nodeOp
+	edge *edgeOp
+}
+
+// provenance accumulates first/last seen and offsets, zero meaning unknown.
+type provenance struct {
+	firstSeen, lastSeen     time.Time
+	firstOffset, lastOffset int64
+}
+
+func (p *provenance) merge(q provenance) {
+	if !q.firstSeen.IsZero() && (p.firstSeen.IsZero() || q.firstSeen.Before(p.firstSeen)) {
+		p.firstSeen = q.firstSeen
+	}
+	if !q.lastSeen.IsZero() && (p.lastSeen.IsZero() || q.lastSeen.After(p.lastSeen)) {
+		p.lastSeen = q.lastSeen
+	}
+	if q.firstOffset != 0 && (p.firstOffset == 0 || q.firstOffset < p.firstOffset) {
+		p.firstOffset = q.firstOffset
+	}
+	if q.lastOffset != 0 && (p.lastOffset == 0 || q.lastOffset > p.lastOffset) {
+		p.lastOffset = q.lastOffset
+	}
+}
+
+// mutationProvenance is the provenance a mutation brings: its own, with
+// offsets it leaves at zero taken from its batch, the record it came from.
+func mutationProvenance(p graph.Provenance, batchOffset int64) provenance {
+	q := provenance{firstSeen: p.FirstSeen, lastSeen: p.LastSeen, firstOffset: p.FirstOffset, lastOffset: p.LastOffset}
+	if q.firstOffset == 0 {
+		q.firstOffset = batchOffset
+	}
+	if q.lastOffset == 0 {
+		q.lastOffset = batchOffset
+	}
+	return q
+}
+
+// content is what node and edge upserts share: the merged props patch,
+// facets and provenance, and, after finish, their statement arguments.
+type content struct {
+	field string // where the first mutation was, for errors
+
+	patch   graph.Props       // normalized; nil values remove keys
+	facetsM map[string]string // facet name → verbatim JSON
+	prov    provenance
+
+	props, facets           string
+	firstSeen, lastSeen     any
+	firstOffset, lastOffset any
+}
+
+func newContent(field string) content {
+	return content{field: field, patch: graph.Props{}, facetsM: map[string]string{}}
+}
+
+// merge overlays a later mutation's content.
+func (c *content) merge(patch graph.Props, facets map[string]string, prov provenance) {
+	for k, v := range patch {
+		c.patch[k] = v
+	}
+	for k, v := range facets {
+		c.facetsM[k] = v
+	}
+	c.prov.merge(prov)
+}
+
+// finish encodes the merged content into statement arguments.
+func (c *content) finish() error {
+	var err error
+	if c.props, err = encodeProps(c.patch); err != nil {
+		return graph.FieldErrorf(graph.EINVALID, c.field+".props", "%s", messageOnly(err))
+	}
+	if c.facets, err = encodeFacets(c.facetsM); err != nil {
+		return graph.FieldErrorf(graph.EINVALID, c.field+".facets", "%s", messageOnly(err))
+	}
+	c.firstSeen, c.lastSeen = timeToNanos(c.prov.firstSeen), timeToNanos(c.prov.lastSeen)
+	c.firstOffset, c.lastOffset = offsetArg(c.prov.firstOffset), offsetArg(c.prov.lastOffset)
+	return nil
+}
+
+// nodeOp is a coalesced node upsert.
+type nodeOp struct {
+	key   string
+	label graph.Label
+	content
+
+	keyFold  string
+	nameSet  bool // the patch sets or removes "name"
+	nameFold any  // the folded name, or nil to clear it
+}
+
+func (op *nodeOp) finish() error {
+	if err := op.content.finish(); err != nil {
+		return err
+	}
+	op.keyFold = fold(op.key)
+	if v, ok := op.patch["name"]; ok {
+		op.nameSet = true
+		if s, isString := v.(string); isString {
+			op.nameFold = fold(s)
+		}
+	}
+	return nil
+}
+
+// edgeOp is a coalesced edge upsert.
+type edgeOp struct {
+	from, to string
+	typ      graph.EdgeType
+	content
+}
+
+type edgeID struct {
+	from, to string
+	typ      graph.EdgeType
+}
+
+// planApply validates every mutation of batches and coalesces them.
+func planApply(batches []graph.Batch) (*applyPlan, error) {
+	p := &applyPlan{}
+	nodes := map[string]*nodeOp{}
+	edges := map[edgeID]*edgeOp{}
+	for bi, b := range batches {
+		if b.Offset < 0 {
+			return nil, graph.FieldErrorf(graph.EINVALID, fmt.Sprintf("batches[%d].offset", bi), "negative offset %d", b.Offset)
+		}
+		p.maxOffset = max(p.maxOffset, b.Offset)
+		for mi, m := range b.Mutations {
+			field := fmt.Sprintf("batches[%d].mutations[%d]", bi, mi)
+			switch m.Kind {
+			case graph.UpsertNode:
+				n := m.Node
+				if err := checkKey(field+".node.key", n.Key); err != nil {
+					return nil, err
+				}
+				if !n.Label.Valid() {
+					return nil, graph.FieldErrorf(graph.EINVALID, field+".node.label", "unknown label %q", n.Label)
+				}
+				patch, facets, err := normalizeContent(field+".node", n.Props, n.Facets)
+				if err != nil {
+					return nil, err
+				}
+				prov := mutationProvenance(n.Provenance, b.Offset)
+				op := nodes[n.Key]
+				if op == nil {
+					op = &nodeOp{key: n.Key, label: n.Label, content: newContent(field + ".node")}
+					nodes[n.Key] = op
+					p.ops = append(p.ops, applyOp{node: op})
+				}
+				op.merge(patch, facets, prov)
+			case graph.UpsertEdge:
+				e := m.Edge
+				if err := checkKey(field+".edge.from", e.From); err != nil {
+					return nil, err
+				}
+				if err := checkKey(field+".edge.to", e.To); err != nil {
+					return nil, err
+				}
+				if !e.Type.Valid() {
+					return nil, graph.FieldErrorf(graph.EINVALID, field+".edge.type", "unknown edge type %q", e.Type)
+				}
+				patch, facets, err := normalizeContent(field+".edge", e.Props, e.Facets)
+				if err != nil {
+					return nil, err
+				}
+				prov := mutationProvenance(e.Provenance, b.Offset)
+				id := edgeID{from: e.From, to: e.To, typ: e.Type}
+				op := edges[id]
+				if op == nil {
+					op = &edgeOp{from: e.From, to: e.To, typ: e.Type, content: newContent(field + ".edge")}
+					edges[id] = op
+					p.ops = append(p.ops, applyOp{edge: op})
+				}
+				op.merge(patch, facets, prov)
+			default:
+				return nil, graph.FieldErrorf(graph.EINVALID, field+".kind", "unknown mutation kind %d", m.Kind)
+			}
+		}
+	}
+	for _, op := range p.ops {
+		var err error
+		if op.node != nil {
+			err = op.node.finish()
+		} else {
+			err = op.edge.content.finish()
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// checkKey rejects keys no store can hold the same way: empty ones, and
+// ones that are not valid UTF-8 or hold a NUL (SQLite's text functions
+// and Neo4j's strings would each treat those differently).
+func checkKey(field, key string) error {
+	switch {
+	case key == "":
+		return graph.FieldErrorf(graph.EINVALID, field, "empty key")
+	case !utf8.ValidString(key):
+		return graph.FieldErrorf(graph.EINVALID, field, "key %q is not valid UTF-8", key)
+	case strings.IndexByte(key, 0) >= 0:
+		return graph.FieldErrorf(graph.EINVALID, field, "key %q holds a NUL byte", key)
+	}
+	return nil
+}
+
+// normalizeContent normalizes props and checks facets, naming the field of
+// the first problem.
+func normalizeContent(field string, props graph.Props, facets graph.Facets) (graph.Props, map[string]string, error) {
+	patch, err := graph.NormalizeProps(props)
+	if err != nil {
+		return nil, nil, graph.FieldErrorf(graph.EINVALID, field+"."+graph.ErrorField(err), "%s", messageOnly(err))
+	}
+	f := make(map[string]string, len(facets))
+	for name, raw := range facets {
+		if !utf8.ValidString(name) {
+			return nil, nil, graph.FieldErrorf(graph.EINVALID, field+".facets", "facet name %q is not valid UTF-8", name)
+		}
+		if !json.Valid(raw) || !utf8.Valid(raw) {
+			return nil, nil, graph.FieldErrorf(graph.EINVALID, field+".facets."+name, "not valid UTF-8 JSON")
+		}
+		f[name] = string(raw)
+	}
+	return patch, f, nil
+}
+
+// messageOnly is an *Error's message without its field, which the caller
+// puts in a field of its own.
+func messageOnly(err error) string {
+	if e, ok := err.(*graph.Error); ok {
+		return e.Message
+	}
+	return err.Error()
+}
