@@ -1,0 +1,71 @@
+# Redthread — the two commands are `make run` and `make test`.
+# Downloads and built tools are cached outside the repo (Go module cache,
+# ~/.npm, ~/.cache/redthread), so a second run is fast.
+
+SHELL      := /bin/bash
+GO         ?= go
+VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+BIN        := bin/redthread
+CACHE      ?= $(HOME)/.cache/redthread
+OL_VENV    ?= $(CACHE)/venv-openlineage
+OL_VERSION := 1.54.0
+FUZZTIME   ?= 30s
+BENCHTIME  ?= 1x
+export REDTHREAD_OL_PYTHON ?= $(OL_VENV)/bin/python
+
+.PHONY: run build web test unit deps deps-python generate check-generated lint fuzz bench bench-go clean
+
+## run: build and start Redthread on its embedded defaults (http://127.0.0.1:5050)
+run: build
+	./$(BIN) serve
+
+## build: the web bundle, then the binary in bin/
+build: web
+	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/redthread
+
+## web: the offline GraphiQL playground bundle (npm ci, cached in ~/.npm)
+web:
+	./scripts/build-web.sh
+
+## deps: everything the tests need beyond Go (web bundle, openlineage-python)
+deps: web deps-python
+
+deps-python:
+	./scripts/openlineage-python.sh "$(OL_VENV)" "$(OL_VERSION)"
+
+## test: install what the tests need, then lint, check generated code and run every test with -race
+test: deps lint check-generated unit
+
+unit:
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+## generate: regenerate gqlgen code from schema.graphqls
+generate:
+	$(GO) run github.com/99designs/gqlgen generate
+
+## check-generated: fail if generated code is stale
+check-generated:
+	./scripts/check-generated.sh
+
+## lint: gofmt and go vet
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+## fuzz: run every fuzz target for FUZZTIME each (seeds also run in `make test`)
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list 'Fuzz.*' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+## bench: Go benchmarks, then `redthread bench` against a fresh server
+bench: build bench-go
+	./$(BIN) bench
+
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+clean:
+	rm -rf bin web/dist
