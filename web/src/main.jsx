@@ -1,0 +1,33 @@
+// Redthread's GraphQL playground: GraphiQL, bundled whole so that it works
+// on an air-gapped network. Nothing is loaded from anywhere but this server.
+import { createGraphiQLFetcher } from '@graphiql/toolkit';
+import { GraphiQL } from 'graphiql';
+import { createClient } from 'graphql-ws';
+import { createRoot } from 'react-dom/client';
+import 'graphiql/style.css';
+
+import { defaultTabs } from './examples.js';
+
+// Monaco runs its language services in web workers; build.mjs bundles each
+// one next to this file.
+const workers = { json: 'json.worker.js', graphql: 'graphql.worker.js' };
+globalThis.MonacoEnvironment = {
+  getWorker(_workerId, label) {
+    return new Worker(new URL(workers[label] ?? 'editor.worker.js', import.meta.url));
+  },
+};
+
+// The endpoint is "graphql" next to the page, so the playground works
+// wherever it is mounted; subscriptions use the same path over websocket.
+const url = new URL('graphql', window.location.href);
+const wsUrl = new URL(url);
+wsUrl.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+
+const fetcher = createGraphiQLFetcher({
+  url: url.href,
+  wsClient: createClient({ url: wsUrl.href, lazy: true, retryAttempts: 3 }),
+});
+
+createRoot(document.getElementById('root')).render(
+  <GraphiQL fetcher={fetcher} defaultTabs={defaultTabs} defaultEditorToolsVisibility="variables" />,
+);
