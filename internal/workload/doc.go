@@ -13,7 +13,8 @@
 // "airflow://scheduler-N", jobs "dag_x" and "dag_x.task_y") read sources
 // and outputs of earlier DAGs and each task writes one lake or mart table.
 // Every eighth DAG, starting with the first, is a chain of 24 tasks where
-// task k reads the output of task k−1, so lineage queries have real depth
+// task k reads the output of task k−1 and nothing else, so lineage
+// queries have real depth
 // (see SampleDatasetKeys). Models are trained on DAG outputs (job namespace
 // "mlflow://…" or "training") and write a model output dataset; two in
 // three training runs carry the z1_correlation_id in a custom run facet.
@@ -39,15 +40,18 @@
 //   - Dataset: every source that some task reads, every task output, every
 //     model output.
 //   - DatasetVersion: per round, one per dataset written or read that round
-//     (failed training runs write no version).
+//     (failed training runs write no version); and one per writing run,
+//     because START and FAIL events name their outputs without a version
+//     facet, which the projection (like Marquez) records as the version
+//     "run-<runId>" (see ingest/openlineage.OutputVersion).
 //   - Field: one per column of each dataset with a schema facet (5–9 each);
 //     model outputs have none.
 //   - Correlation: one per training run that carries z1_correlation_id.
 //
-// Per round a task contributes about two nodes (its Run and the
-// DatasetVersion it writes) and two events (START, COMPLETE), so a workload
-// has roughly one event per node; the static part (jobs, datasets, fields)
-// is about 8 nodes per task. The number of rounds grows with the target
+// Per round a task contributes three nodes (its Run, the DatasetVersion it
+// writes and its run-<runId> version) and two events (START, COMPLETE), so
+// a workload has about two events for three nodes; the static part (jobs,
+// datasets, fields) is about 7 nodes per task. The number of rounds grows with the target
 // (√Nodes/8, between 3 and 120) and DAGs are added until the projected count
 // reaches Config.Nodes, so the result overshoots the target by at most one
 // DAG's share (a few hundred nodes).

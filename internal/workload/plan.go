@@ -426,6 +426,9 @@ func (p *plan) addDAG(rng *rand.Rand, d int) {
 			}
 		}
 		p.nodes.Runs += 1 + nTasks + fails
+		// START (and FAIL) outputs carry no version facet: the projection
+		// records one "run-<runId>" version per writing run.
+		p.nodes.DatasetVersions += nTasks + fails
 		p.roundEvents[r] += 2 + 2*nTasks + 2*fails
 	}
 	for _, t := range dag.tasks {
@@ -496,6 +499,7 @@ func (p *plan) addModel(rng *rand.Rand) {
 	p.use(spec.output)
 	for r := range p.rounds {
 		p.nodes.Runs++
+		p.nodes.DatasetVersions++ // the START output's run-<runId> version
 		p.roundEvents[r] += 2
 		if !p.decide(decideTrainFail, uint64(m), uint64(r), trainFailPermille) {
 			p.nodes.DatasetVersions++
