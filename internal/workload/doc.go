@@ -14,8 +14,7 @@
 // and outputs of earlier DAGs and each task writes one lake or mart table.
 // Every eighth DAG, starting with the first, is a chain of 24 tasks where
 // task k reads the output of task k−1 and nothing else, so lineage
-// queries have real depth
-// (see SampleDatasetKeys). Models are trained on DAG outputs (job namespace
+// queries have real depth (see SampleDatasetKeys). Models are trained on DAG outputs (job namespace
 // "mlflow://…" or "training") and write a model output dataset; two in
 // three training runs carry the z1_correlation_id in a custom run facet.
 //
