@@ -88,7 +88,7 @@ func New(opts Options) *Server {
 		s.handle("/graphql", "graphql", opts.GraphQL)
 	}
 	if opts.Playground != nil {
-		s.handle("GET /", "playground", opts.Playground)
+		s.handle("/", "playground", opts.Playground)
 	}
 	return s
 }

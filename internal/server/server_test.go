@@ -250,7 +250,7 @@ func TestHealthAndReadiness(t *testing.T) {
 
 func TestMetricsAndPanicRecovery(t *testing.T) {
 	boom := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("bug") })
-	srv, _ := newTestServer(t, Options{GraphQL: boom})
+	srv, _ := newTestServer(t, Options{GraphQL: boom, Playground: http.NotFoundHandler()})
 	resp, body := post(t, srv.URL+"/graphql", []byte(`{}`), nil)
 	if resp.StatusCode != 500 || decodeError(t, body).Message != "internal error" {
 		t.Fatalf("panic: %d %s", resp.StatusCode, body)

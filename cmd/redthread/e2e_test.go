@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/redthread/redthread/graph"
+)
+
+type gqlNode struct {
+	Key        string         `json:"key"`
+	Label      string         `json:"label"`
+	Name       *string        `json:"name"`
+	Properties map[string]any `json:"properties"`
+}
+
+type gqlEdge struct {
+	Type string `json:"type"`
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+type gqlLineage struct {
+	Lineage struct {
+		Nodes     []gqlNode `json:"nodes"`
+		Edges     []gqlEdge `json:"edges"`
+		Truncated bool      `json:"truncated"`
+	} `json:"lineage"`
+}
+
+const e2eLineageQuery = `query($key: ID!, $direction: Direction!, $depth: Int!) {
+  lineage(key: $key, direction: $direction, depth: $depth) { nodes { key label name properties } edges { type from to } truncated }
+}`
+
+func (l gqlLineage) hasEdge(typ, from, to string) bool {
+	for _, e := range l.Lineage.Edges {
+		if e.Type == typ && e.From == from && e.To == to {
+			return true
+		}
+	}
+	return false
+}
+
+func (l gqlLineage) keys() map[string]bool {
+	m := map[string]bool{}
+	for _, n := range l.Lineage.Nodes {
+		m[n.Key] = true
+	}
+	return m
+}
+
+// wsSubscribe opens a graphql-transport-ws subscription and returns a
+// function that reads the next payload.
+func wsSubscribe(t *testing.T, baseURL, query string) func() map[string]any {
+	t.Helper()
+	wsURL := "ws" + strings.TrimPrefix(baseURL, "http") + "/graphql"
+	d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 10 * time.Second}
+	conn, resp, err := d.Dial(wsURL, http.Header{"Origin": {baseURL}})
+	if err != nil {
+		t.Fatalf("websocket dial: %v (%v)", err, resp)
+	}
+	t.Cleanup(func() { conn.Close() })
+	must := func(v any) {
+		if err := conn.WriteJSON(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func() map[string]any {
+		_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+		var m map[string]any
+		if err := conn.ReadJSON(&m); err != nil {
+			t.Fatalf("websocket read: %v", err)
+		}
+		return m
+	}
+	must(map[string]any{"type": "connection_init", "payload": map[string]any{}})
+	if m := read(); m["type"] != "connection_ack" {
+		t.Fatalf("expected connection_ack, got %v", m)
+	}
+	must(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": query}})
+	return func() map[string]any {
+		for {
+			m := read()
+			switch m["type"] {
+			case "next":
+				return m["payload"].(map[string]any)
+			case "ping":
+				must(map[string]any{"type": "pong"})
+			case "error", "complete":
+				t.Fatalf("subscription ended: %v", m)
+			}
+		}
+	}
+}
+
+// TestEndToEnd starts the real binary, subscribes over a websocket, posts
+// events over HTTP and reads the lineage back through GraphQL.
+func TestEndToEnd(t *testing.T) {
+	srv := startServer(t, t.TempDir())
+	next := wsSubscribe(t, srv.URL, `subscription { lineageEvents { offset kind eventType runKey jobKey } }`)
+
+	runID := "0195c4d4-7f3a-7c1e-9a64-1d2f3e4a5b6c"
+	for _, et := range []string{"START", "COMPLETE"} {
+		status, body, err := postJSON(t.Context(), srv.URL+"/api/v1/lineage",
+			runEvent(runID, et, "etl.orders", "postgres://db:5432", "shop.orders", "s3://lake", "curated/orders"))
+		if err != nil || status != http.StatusCreated || len(body) != 0 {
+			t.Fatalf("post %s: %d %q %v", et, status, body, err)
+		}
+	}
+	msg := next()
+	ev, _ := msg["data"].(map[string]any)["lineageEvents"].(map[string]any)
+	if ev["runKey"] != graph.RunKey(runID) || ev["kind"] != "RunEvent" || ev["eventType"] != "START" {
+		t.Fatalf("subscription payload %v", msg)
+	}
+
+	var l gqlLineage
+	src := graph.DatasetKey("postgres://db:5432", "shop.orders")
+	srv.gql(t, e2eLineageQuery, map[string]any{"key": src, "direction": "DOWNSTREAM", "depth": 3}, &l)
+	run := graph.RunKey(runID)
+	out := graph.DatasetVersionKey("s3://lake", "curated/orders", "run-"+runID)
+	if !l.hasEdge("READ_BY", src, run) || !l.hasEdge("WROTE", run, out) {
+		t.Fatalf("lineage from %s lacks READ_BY/WROTE: %+v", src, l)
+	}
+
+	// Bad input: a GraphQL error with extensions.code, and HTTP JSON errors.
+	errs := srv.gqlErrors(t, e2eLineageQuery, map[string]any{"key": "dataset:nope:missing", "direction": "DOWNSTREAM", "depth": 2}, nil)
+	if len(errs) == 0 || errs[0].Extensions["code"] != "NOT_FOUND" {
+		t.Fatalf("unknown key: errors %+v, want NOT_FOUND", errs)
+	}
+	status, body, _ := postJSON(t.Context(), srv.URL+"/api/v1/lineage", []byte(`{"eventType":"START","eventTime":"2025-11-12T10:30:00Z","run":{},"job":{"namespace":"n","name":"j"}}`))
+	if status != 422 || !strings.Contains(string(body), `"field":"run.runId"`) {
+		t.Fatalf("invalid event: %d %s", status, body)
+	}
+}
+
+// TestOpenLineagePythonClient sends events with the real openlineage-python
+// client (HTTP transport, gzip, API key) and checks the graph.
+func TestOpenLineagePythonClient(t *testing.T) {
+	python := os.Getenv("REDTHREAD_OL_PYTHON")
+	if python == "" {
+		python = filepath.Join(os.Getenv("HOME"), ".cache/redthread/venv-openlineage/bin/python")
+	}
+	if _, err := os.Stat(python); err != nil {
+		msg := fmt.Sprintf("openlineage-python venv not found at %s: run `make deps-python`", python)
+		if inCI() {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	srv := startServer(t, t.TempDir(), "--api-key", "e2e-secret")
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, python, "testdata/ol_emit.py", srv.URL, "e2e-secret")
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr string
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		t.Fatalf("ol_emit.py: %v\n%s\nserver logs:\n%s", err, stderr, srv.logs)
+	}
+	var sent struct {
+		TaskRun      string    `json:"task_run"`
+		DagRun       string    `json:"dag_run"`
+		JobNamespace string    `json:"job_namespace"`
+		JobName      string    `json:"job_name"`
+		Input        [3]string `json:"input"`
+		Output       [2]string `json:"output"`
+		DatasetEvent [2]string `json:"dataset_event"`
+		JobEvent     [2]string `json:"job_event"`
+	}
+	if err := json.Unmarshal(out, &sent); err != nil {
+		t.Fatalf("ol_emit.py output %q: %v", out, err)
+	}
+	run := graph.RunKey(sent.TaskRun)
+	var l gqlLineage
+	srv.gql(t, e2eLineageQuery, map[string]any{"key": run, "direction": "BOTH", "depth": 1}, &l)
+	in := graph.DatasetVersionKey(sent.Input[0], sent.Input[1], sent.Input[2])
+	outKey := graph.DatasetVersionKey(sent.Output[0], sent.Output[1], "run-"+sent.TaskRun)
+	for _, e := range []gqlEdge{
+		{"READ_BY", in, run}, {"WROTE", run, outKey},
+		{"RUN_OF", run, graph.JobKey(sent.JobNamespace, sent.JobName)},
+		{"CHILD_OF", run, graph.RunKey(sent.DagRun)},
+	} {
+		if !l.hasEdge(e.Type, e.From, e.To) {
+			t.Errorf("missing edge %s -%s-> %s in %+v", e.From, e.Type, e.To, l.Lineage.Edges)
+		}
+	}
+	for _, n := range l.Lineage.Nodes {
+		if n.Key == run && n.Properties["terminal_state"] != "COMPLETE" {
+			t.Errorf("run state: %v", n.Properties)
+		}
+	}
+	var nodes struct {
+		Nodes []gqlNode `json:"nodes"`
+	}
+	srv.gql(t, `query($keys: [ID!]!) { nodes(keys: $keys) { key label } }`, map[string]any{"keys": []string{
+		graph.DatasetKey(sent.DatasetEvent[0], sent.DatasetEvent[1]),
+		graph.JobKey(sent.JobEvent[0], sent.JobEvent[1]),
+		graph.FieldKey(sent.Output[0], sent.Output[1], "total_gasto"),
+	}}, &nodes)
+	if len(nodes.Nodes) != 3 {
+		t.Fatalf("dataset event, job event and column-lineage field should all be in the graph: %+v", nodes.Nodes)
+	}
+}

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/redthread/redthread/graph"
+	"github.com/redthread/redthread/graph/sqlite"
+	"github.com/redthread/redthread/ingest"
+	"github.com/redthread/redthread/ingest/openlineage"
+	"github.com/redthread/redthread/internal/gqlhandler"
+	"github.com/redthread/redthread/internal/pubsub"
+	"github.com/redthread/redthread/internal/server"
+	"github.com/redthread/redthread/web"
+)
+
+// serveConfig is everything `redthread serve` can be told.
+type serveConfig struct {
+	Listen          string
+	DataDir         string
+	Graph           string
+	MaxBodyBytes    int64
+	MaxBatch        int
+	APIKeys         stringList
+	Strict          bool
+	SpecDir         string
+	LogLevel        string
+	LogFormat       string
+	GraphQLDepth    int
+	GraphQLCost     int
+	AllowedOrigins  stringList
+	ShutdownTimeout time.Duration
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c serveConfig
+	fs := newFlagSet("serve", "redthread serve [flags]", stderr)
+	fs.StringVar(&c.Listen, "listen", "127.0.0.1:5050", "address to serve HTTP on (5050: 5000 is MLflow's and macOS AirPlay's)")
+	fs.StringVar(&c.DataDir, "data-dir", "./redthread-data", "directory of the event log and the embedded graph")
+	fs.StringVar(&c.Graph, "graph", "sqlite", "graph store: sqlite (embedded, in the data dir)")
+	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", server.DefaultMaxBodyBytes, "largest request body accepted, after gzip decompression")
+	fs.IntVar(&c.MaxBatch, "max-batch", 10_000, "most events in one batch request")
+	fs.Var(&c.APIKeys, "api-key", "bearer token required on ingest endpoints (repeatable or comma-separated; none: open)")
+	fs.BoolVar(&c.Strict, "strict", false, "also validate events against the official OpenLineage JSON Schemas in -spec-dir")
+	fs.StringVar(&c.SpecDir, "spec-dir", "", "directory holding OpenLineage.json and facets/*.json (for -strict)")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
+	fs.IntVar(&c.GraphQLDepth, "graphql-max-depth", 15, "deepest GraphQL selection accepted")
+	fs.IntVar(&c.GraphQLCost, "graphql-max-complexity", 5000, "highest GraphQL query complexity accepted")
+	fs.Var(&c.AllowedOrigins, "allowed-origin", "extra Origin allowed for GraphQL websockets (repeatable; same-origin and loopback always are)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to let in-flight requests finish on shutdown")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "serve takes no arguments (got %q)\n", fs.Args())
+		return errUsage
+	}
+	logger, err := newLogger(c.LogLevel, c.LogFormat, stderr)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, c, logger, stdout)
+}
+
+func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("-log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("-log-format %q: want text or json", format)
+}
+
+// openGraph opens the configured graph store.
+func openGraph(c serveConfig, dbPath string) (graph.Store, error) {
+	switch {
+	case c.Graph == "" || c.Graph == "sqlite":
+		return sqlite.OpenStore(dbPath)
+	default:
+		return nil, fmt.Errorf("-graph %q: supported: sqlite", c.Graph)
+	}
+}
+
+// serve runs the service until ctx ends. Shutdown is ordered: stop taking
+// HTTP requests (letting in-flight ones finish), then stop the committer,
+// then close the store and the log.
+func serve(ctx context.Context, c serveConfig, logger *slog.Logger, stdout io.Writer) error {
+	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
+		return fmt.Errorf("creating data dir: %w", err)
+	}
+	dbPath := filepath.Join(c.DataDir, "redthread.db")
+	log, err := sqlite.OpenLog(dbPath)
+	if err != nil {
+		return fmt.Errorf("opening event log %s: %w", dbPath, err)
+	}
+	defer log.Close()
+	store, err := openGraph(c, dbPath)
+	if err != nil {
+		return fmt.Errorf("opening graph store: %w", err)
+	}
+	defer store.Close()
+
+	var validator *openlineage.Validator
+	if c.Strict {
+		if c.SpecDir == "" {
+			return errors.New("-strict needs -spec-dir (a directory with OpenLineage.json and facets/)")
+		}
+		if validator, err = openlineage.NewValidator(c.SpecDir); err != nil {
+			return fmt.Errorf("loading OpenLineage schemas: %w", err)
+		}
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	hub := pubsub.New()
+	defer hub.Close()
+	pipeline := ingest.New(log, store, hub, ingest.Formats{"openlineage": ingest.OpenLineage(validator)},
+		ingest.Options{Logger: logger, Registerer: reg})
+
+	gql := gqlhandler.New(gqlhandler.Options{
+		Store: store, Hub: hub, Logger: logger,
+		MaxDepth: c.GraphQLDepth, MaxComplexity: c.GraphQLCost, AllowedOrigins: c.AllowedOrigins,
+	})
+	handler := server.New(server.Options{
+		Ingester: pipeline, GraphQL: gql, Playground: web.Handler(),
+		Gatherer: reg, Registerer: reg, Logger: logger,
+		MaxBodyBytes: c.MaxBodyBytes, MaxBatch: c.MaxBatch, APIKeys: c.APIKeys,
+	})
+
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", c.Listen, err)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+
+	pctx, stopPipeline := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopPipeline()
+	pipelineDone := make(chan error, 1)
+	go func() { pipelineDone <- pipeline.Run(pctx) }()
+	serveDone := make(chan error, 1)
+	go func() { serveDone <- srv.Serve(ln) }()
+
+	url := "http://" + ln.Addr().String()
+	logger.Info("redthread serving", "url", url, "data_dir", c.DataDir, "graph", c.Graph, "strict", c.Strict)
+	fmt.Fprintf(stdout, "redthread %s listening on %s (playground %s/, GraphQL %s/graphql, OpenLineage %s/api/v1/lineage)\n",
+		version, url, url, url, url)
+
+	var runErr error
+	pipelineStopped := false
+	select {
+	case <-ctx.Done():
+	case err := <-serveDone:
+		runErr = fmt.Errorf("http server: %w", err)
+	case err := <-pipelineDone:
+		pipelineStopped = true
+		runErr = fmt.Errorf("ingest pipeline stopped unexpectedly: %v", err)
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		logger.Warn("http shutdown", "err", err)
+	}
+	hub.Close()
+	stopPipeline()
+	if !pipelineStopped {
+		if err := <-pipelineDone; err != nil && runErr == nil {
+			runErr = err
+		}
+	}
+	return runErr
+}
