@@ -19,7 +19,11 @@ fi
 
 command -v npm >/dev/null || { echo "web: npm not found; install Node.js 20 or later" >&2; exit 1; }
 
-# --prefer-offline reuses ~/.npm without asking the registry again.
-npm ci --prefer-offline --no-audit --no-fund --loglevel=error
+# npm ci only when node_modules does not match the lock file (npm writes
+# node_modules/.package-lock.json on every install); --prefer-offline reuses
+# ~/.npm without asking the registry again.
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  npm ci --prefer-offline --no-audit --no-fund --loglevel=error
+fi
 npm run --silent build
 echo "web: built $(du -sh dist | cut -f1) into web/dist"

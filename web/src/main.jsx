@@ -28,6 +28,24 @@ const fetcher = createGraphiQLFetcher({
   wsClient: createClient({ url: wsUrl.href, lazy: true, retryAttempts: 3 }),
 });
 
+// GraphiQL 5 fills the first tab's editor with its query but not its
+// variables. Give them on a first visit only (no saved tabs yet), so that a
+// returning user's own variables are never replaced.
+function firstVisit() {
+  try {
+    return window.localStorage.getItem('graphiql:tabState') === null;
+  } catch {
+    return true; // storage disabled: GraphiQL starts from the defaults too
+  }
+}
+
 createRoot(document.getElementById('root')).render(
-  <GraphiQL fetcher={fetcher} defaultTabs={defaultTabs} defaultEditorToolsVisibility="variables" />,
+  <GraphiQL
+    fetcher={fetcher}
+    defaultTabs={defaultTabs}
+    initialVariables={firstVisit() ? defaultTabs[0].variables : undefined}
+    defaultEditorToolsVisibility="variables"
+  >
+    <GraphiQL.Logo>Redthread</GraphiQL.Logo>
+  </GraphiQL>,
 );
