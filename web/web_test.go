@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -38,6 +39,9 @@ var absoluteURL = regexp.MustCompile(`(?i)(https?:)?//[a-z0-9.-]+`)
 // origin, and its files are what the HTML names.
 func TestPlaygroundBuilt(t *testing.T) {
 	if !Built() {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("the playground bundle is not built: CI must run make web (scripts/build-web.sh) first")
+		}
 		t.Skip("the playground bundle is not built (run make web); TestPlaygroundNotBuilt covers this binary")
 	}
 	h := Handler()

@@ -19,6 +19,9 @@ const CodeDepthLimit = "DEPTH_LIMIT_EXCEEDED"
 // is what self-referencing introspection types could otherwise be abused
 // for.
 type DepthLimit struct {
+	// Max is the deepest nesting accepted; it must be positive. GraphiQL's
+	// introspection query (graphql-js 16) is 15 deep, so a lower Max keeps
+	// the playground from loading the schema.
 	Max int
 }
 
