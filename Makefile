@@ -41,7 +41,7 @@ unit:
 
 ## generate: regenerate gqlgen code from schema.graphqls
 generate:
-	$(GO) run github.com/99designs/gqlgen generate
+	$(GO) tool gqlgen generate
 
 ## check-generated: fail if generated code is stale
 check-generated:

@@ -5,7 +5,10 @@
 package server
 
 import (
+	"bufio"
 	"context"
+	"errors"
+	"net"
 	"crypto/sha256"
 	"crypto/subtle"
 	"log/slog"
@@ -165,3 +168,13 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController and websocket upgrades reach the
 // underlying writer (Hijack, Flush).
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Hijack hands the connection to a websocket upgrade, recording 101.
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := w.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("response writer does not support hijacking")
+	}
+	w.code, w.wrote = http.StatusSwitchingProtocols, true
+	return h.Hijack()
+}
