@@ -61,6 +61,10 @@ type wireDataset struct {
 	OutputFacets graph.Facets `json:"outputFacets"`
 }
 
+// MaxWarnings is how many warnings Decode lists; a last entry counts the
+// ones left out.
+const MaxWarnings = 100
+
 // Decode decodes one OpenLineage event leniently, as Marquez does: it
 // accepts, with a warning in Event.Warnings, a missing eventType, producer
 // or schemaURL, an eventType in the wrong case, an eventTime without a time
@@ -93,9 +97,19 @@ func Decode(body []byte) (*Event, error) {
 	}
 
 	ev := &Event{}
+	dropped := 0
 	warn := warnFunc(func(field, format string, args ...any) {
-		ev.Warnings = append(ev.Warnings, field+": "+fmt.Sprintf(format, args...))
+		if len(ev.Warnings) < MaxWarnings {
+			ev.Warnings = append(ev.Warnings, field+": "+fmt.Sprintf(format, args...))
+		} else {
+			dropped++
+		}
 	})
+	defer func() {
+		if dropped > 0 {
+			ev.Warnings = append(ev.Warnings, fmt.Sprintf("(event): %d more warnings not listed", dropped))
+		}
+	}()
 
 	// The kind comes from the structure; schemaURL is only a hint.
 	hint := kindFromSchemaURL(w.SchemaURL)

@@ -2,6 +2,7 @@ package openlineage
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -458,5 +459,21 @@ func TestEventTypeTerminal(t *testing.T) {
 	}
 	if !slices.Equal(terminal, []EventType{EventComplete, EventAbort, EventFail}) {
 		t.Fatalf("terminal types %v", terminal)
+	}
+}
+
+func TestDecodeWarningsCapped(t *testing.T) {
+	ev := mustDecode(t, edit(t, minimal, func(m map[string]any) {
+		facets := map[string]any{}
+		for i := range MaxWarnings + 7 {
+			facets[fmt.Sprintf("f%03d", i)] = nil
+		}
+		obj(m, "run")["facets"] = facets
+	}))
+	if len(ev.Warnings) != MaxWarnings+1 {
+		t.Fatalf("%d warnings, want %d", len(ev.Warnings), MaxWarnings+1)
+	}
+	if last := ev.Warnings[MaxWarnings]; last != "(event): 7 more warnings not listed" {
+		t.Fatalf("last warning %q", last)
 	}
 }

@@ -132,6 +132,7 @@ func addSchemaFile(c *jsonschema.Compiler, p string) (id string, doc any, err er
 // every other URL.
 type offlineLoader struct{ dir string }
 
+// Load implements jsonschema.URLLoader.
 func (l offlineLoader) Load(u string) (any, error) {
 	rest, ok := strings.CutPrefix(u, SpecURLPrefix)
 	if !ok {

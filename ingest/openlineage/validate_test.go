@@ -220,3 +220,51 @@ func TestValidatorConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestValidatorOfflineVersions: a reference to another version of the core
+// schema, or to a facet file under another version, resolves to the local
+// copy; anything outside the spec prefix is refused, never fetched.
+func TestValidatorOfflineVersions(t *testing.T) {
+	testValidator(t) // skips without the spec directory
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "facets"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	core, err := os.ReadFile(filepath.Join(specDir, "OpenLineage.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sql, err := os.ReadFile(filepath.Join(specDir, "facets", "SQLJobFacet.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sql = []byte(strings.ReplaceAll(string(sql), "/spec/2-0-2/OpenLineage.json", "/spec/2-0-1/OpenLineage.json"))
+	for name, b := range map[string][]byte{"OpenLineage.json": core, "facets/SQLJobFacet.json": sql} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v, err := NewValidator(dir)
+	if err != nil {
+		t.Fatalf("NewValidator with a reference to another core version: %v", err)
+	}
+	body := edit(t, strictEvent, func(m map[string]any) {
+		obj(m, "job")["facets"] = map[string]any{"sql": map[string]any{
+			"_producer":  "https://example.com/p",
+			"_schemaURL": "https://openlineage.io/spec/facets/1-0-0/SQLJobFacet.json#/$defs/SQLJobFacet",
+		}}
+	})
+	if f := graph.ErrorField(v.Validate(body)); f != "job.facets.sql.query" {
+		t.Fatalf("field %q, want job.facets.sql.query", f)
+	}
+
+	l := offlineLoader{dir: dir}
+	if _, err := l.Load("https://openlineage.io/spec/facets/9-9-9/SQLJobFacet.json"); err != nil {
+		t.Errorf("versioned facet URL: %v", err)
+	}
+	for _, u := range []string{"https://example.com/schema.json", "https://openlineage.io/spec/facets/1-0-0/Missing.json", "https://openlineage.io/spec/other.json"} {
+		if _, err := l.Load(u); err == nil {
+			t.Errorf("Load(%q) succeeded", u)
+		}
+	}
+}
