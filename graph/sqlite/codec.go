@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/redthread/redthread/graph"
 )
@@ -75,10 +78,21 @@ func encodeProps(p graph.Props) (string, error) {
 	return string(b), nil
 }
 
-// decodeProps decodes a stored JSON object into normalized Props.
+// decodeProps decodes a stored JSON object into normalized Props. What is
+// stored is always the flat object encodeProps wrote, merged by json_patch,
+// which scanFlat reads several times faster than encoding/json; anything
+// else it cannot read goes through encoding/json.
 func decodeProps(s string) (graph.Props, error) {
 	if s == "{}" || s == "" {
 		return graph.Props{}, nil
+	}
+	p := graph.Props{}
+	if scanFlat(s, func(k string, v any) bool {
+		nv, err := graph.NormalizePropValue(v)
+		p[k] = nv
+		return err == nil
+	}) {
+		return p, nil
 	}
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.UseNumber()
@@ -113,15 +127,155 @@ func decodeFacets(s string) (graph.Facets, error) {
 	if s == "{}" || s == "" {
 		return graph.Facets{}, nil
 	}
+	f := graph.Facets{}
+	if scanFlat(s, func(name string, v any) bool {
+		text, ok := v.(string)
+		f[name] = json.RawMessage(text)
+		return ok
+	}) {
+		return f, nil
+	}
 	var wrapped map[string]string
 	if err := json.Unmarshal([]byte(s), &wrapped); err != nil {
 		return nil, fmt.Errorf("decode facets: %w", err)
 	}
-	f := make(graph.Facets, len(wrapped))
+	f = make(graph.Facets, len(wrapped))
 	for name, raw := range wrapped {
 		f[name] = json.RawMessage(raw)
 	}
 	return f, nil
+}
+
+// scanFlat reads a JSON object whose values are strings, numbers
+// (as json.Number), booleans or lists of those, calling put for each
+// member in order. It reports false, having maybe called put for some
+// members, if s is anything else or put does.
+func scanFlat(s string, put func(key string, v any) bool) bool {
+	if !utf8.ValidString(s) { // encoding/json would replace bad bytes; let it
+		return false
+	}
+	sc := flatScanner{s: s}
+	if !sc.byte('{') {
+		return false
+	}
+	if sc.byte('}') {
+		return sc.end()
+	}
+	for {
+		key, ok := sc.str()
+		if !ok || !sc.byte(':') {
+			return false
+		}
+		v, ok := sc.value(true)
+		if !ok || !put(key, v) {
+			return false
+		}
+		if sc.byte(',') {
+			continue
+		}
+		return sc.byte('}') && sc.end()
+	}
+}
+
+// flatScanner is the cursor of scanFlat.
+type flatScanner struct {
+	s string
+	i int
+}
+
+func (sc *flatScanner) space() {
+	for sc.i < len(sc.s) {
+		switch sc.s[sc.i] {
+		case ' ', '\t', '\n', '\r':
+			sc.i++
+		default:
+			return
+		}
+	}
+}
+
+// byte consumes c (after white space) if it is next.
+func (sc *flatScanner) byte(c byte) bool {
+	sc.space()
+	if sc.i < len(sc.s) && sc.s[sc.i] == c {
+		sc.i++
+		return true
+	}
+	return false
+}
+
+func (sc *flatScanner) end() bool {
+	sc.space()
+	return sc.i == len(sc.s)
+}
+
+// str reads a JSON string. One without escapes is sliced from s with no
+// copy. Facets, JSON inside a JSON string, always have escapes.
+func (sc *flatScanner) str() (string, bool) {
+	sc.space()
+	if sc.i >= len(sc.s) || sc.s[sc.i] != '"' {
+		return "", false
+	}
+	start := sc.i + 1
+	escaped := false
+	for j := start; j < len(sc.s); j++ {
+		switch c := sc.s[j]; {
+		case c == '\\':
+			escaped = true
+			j++
+		case c == '"':
+			sc.i = j + 1
+			if !escaped {
+				return sc.s[start:j], true
+			}
+			return unescapeJSON(sc.s[start:j])
+		case c < 0x20:
+			return "", false
+		}
+	}
+	return "", false
+}
+
+// value reads a scalar, or a list of scalars when list is allowed.
+func (sc *flatScanner) value(list bool) (any, bool) {
+	sc.space()
+	if sc.i >= len(sc.s) {
+		return nil, false
+	}
+	switch c := sc.s[sc.i]; {
+	case c == '"':
+		return sc.str()
+	case c == 't' && strings.HasPrefix(sc.s[sc.i:], "true"):
+		sc.i += 4
+		return true, true
+	case c == 'f' && strings.HasPrefix(sc.s[sc.i:], "false"):
+		sc.i += 5
+		return false, true
+	case c == '-' || '0' <= c && c <= '9':
+		start := sc.i
+		for sc.i < len(sc.s) && strings.IndexByte("+-.eE0123456789", sc.s[sc.i]) >= 0 {
+			sc.i++
+		}
+		return json.Number(sc.s[start:sc.i]), true
+	case c == '[' && list:
+		sc.i++
+		out := []any{}
+		if sc.byte(']') {
+			return out, true
+		}
+		for {
+			v, ok := sc.value(false)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, v)
+			if sc.byte(',') {
+				continue
+			}
+			return out, sc.byte(']')
+		}
+	}
+	return nil, false
 }
 
 // marshalNoEscape is json.Marshal without HTML escaping, which only makes
@@ -145,4 +299,66 @@ func jsonList[S ~string](items []S) string {
 		return "[]"
 	}
 	return string(b)
+}
+
+// unescapeJSON decodes the escapes of the body of a JSON string (between
+// its quotes), as RFC 8259 §7 defines them; a lone surrogate becomes
+// U+FFFD, as encoding/json does.
+func unescapeJSON(s string) (string, bool) {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' {
+			b.WriteByte(c)
+			continue
+		}
+		i++
+		if i >= len(s) {
+			return "", false
+		}
+		switch s[i] {
+		case '"', '\\', '/':
+			b.WriteByte(s[i])
+		case 'b':
+			b.WriteByte('\b')
+		case 'f':
+			b.WriteByte('\f')
+		case 'n':
+			b.WriteByte('\n')
+		case 'r':
+			b.WriteByte('\r')
+		case 't':
+			b.WriteByte('\t')
+		case 'u':
+			r, ok := hex4(s, i+1)
+			if !ok {
+				return "", false
+			}
+			i += 4
+			if utf16.IsSurrogate(r) {
+				if r2, ok := hex4(s, i+3); ok && i+2 < len(s) && s[i+1] == '\\' && s[i+2] == 'u' {
+					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+						b.WriteRune(d)
+						i += 6
+						continue
+					}
+				}
+				r = utf8.RuneError
+			}
+			b.WriteRune(r)
+		default:
+			return "", false
+		}
+	}
+	return b.String(), true
+}
+
+// hex4 reads the four hex digits at s[i:].
+func hex4(s string, i int) (rune, bool) {
+	if i+4 > len(s) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(s[i:i+4], 16, 16)
+	return rune(n), err == nil
 }

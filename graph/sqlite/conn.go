@@ -89,6 +89,7 @@ func openPools(ctx context.Context, path string, sync syncMode, schema []string)
 		"synchronous("+string(sync)+")",
 		"cache_size(-32000)", // KiB: 32 MB for the writer's upserts
 		"temp_store(MEMORY)",
+		"wal_autocheckpoint(8000)",
 	))
 	if err != nil {
 		return nil, graph.Internal(fmt.Errorf("sqlite: open %s: %w", path, err))
@@ -109,6 +110,7 @@ func openPools(ctx context.Context, path string, sync syncMode, schema []string)
 	r, err := sql.Open("sqlite", dsn(path,
 		"query_only(1)",
 		"cache_size(-16000)",
+		"mmap_size(1073741824)",
 		"temp_store(MEMORY)",
 	))
 	if err != nil {

@@ -36,8 +36,10 @@ var logSchema = []string{
 		records INTEGER NOT NULL,
 		bytes   INTEGER NOT NULL
 	)`,
+	// The totals are computed from the table only when the row is missing
+	// (a new file), never on every open of a large log.
 	`INSERT INTO event_log_stats (id, records, bytes)
-		SELECT 1, count(*), coalesce(sum(length(body)), 0) FROM event_log
+		SELECT 1, (SELECT count(*) FROM event_log), (SELECT coalesce(sum(length(body)), 0) FROM event_log)
 		WHERE NOT EXISTS (SELECT 1 FROM event_log_stats)`,
 }
 

@@ -115,7 +115,7 @@ type nodeOp struct {
 	label graph.Label
 	content
 
-	keyFold  string
+	keyFold  any  // the folded key, or nil when it is the key itself
 	nameSet  bool // the patch sets or removes "name"
 	nameFold any  // the folded name, or nil to clear it
 }
@@ -124,7 +124,9 @@ func (op *nodeOp) finish() error {
 	if err := op.content.finish(); err != nil {
 		return err
 	}
-	op.keyFold = fold(op.key)
+	if f := fold(op.key); f != op.key {
+		op.keyFold = f
+	}
 	if v, ok := op.patch["name"]; ok {
 		op.nameSet = true
 		if s, isString := v.(string); isString {

@@ -333,12 +333,20 @@ func (s *Store) Search(ctx context.Context, q graph.SearchQuery) ([]graph.Node, 
 				return nil, graph.FieldErrorf(graph.EINVALID, "labels", "unknown label %q", l)
 			}
 		}
-		where = append(where, "label IN (SELECT value FROM json_each(?))")
-		args = append(args, jsonList(q.Labels))
+		if len(q.Labels) == 1 {
+			// Equality lets the (label, key) index deliver rows in key
+			// order, so a page of a big label stops after Limit rows
+			// instead of sorting them all.
+			where = append(where, "label = ?")
+			args = append(args, string(q.Labels[0]))
+		} else {
+			where = append(where, "label IN (SELECT value FROM json_each(?))")
+			args = append(args, jsonList(q.Labels))
+		}
 	}
 	if q.Text != "" {
 		text := fold(q.Text)
-		where = append(where, "(instr(key_fold, ?) > 0 OR instr(name_fold, ?) > 0)")
+		where = append(where, "(instr(coalesce(key_fold, key), ?) > 0 OR instr(name_fold, ?) > 0)")
 		args = append(args, text, text)
 	}
 	args = append(args, limit)
