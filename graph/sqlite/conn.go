@@ -78,9 +78,21 @@ type pools struct {
 	r *sql.DB // readers
 }
 
+// A schema is the tables of one component (the log or the store) and the
+// version of their layout. The version is recorded in the file, so that a
+// build whose layout differs refuses the file with a clear error instead
+// of misreading it.
+type schema struct {
+	component string
+	version   int
+	stmts     []string
+	onChange  string // what the operator should do about a different version
+}
+
 // openPools opens the writer (in WAL mode, with the given durability) and
-// the readers for path, runs schema on the writer, and checks both work.
-func openPools(ctx context.Context, path string, sync syncMode, schema []string) (*pools, error) {
+// the readers for path, creates the schema on the writer, and checks both
+// work.
+func openPools(ctx context.Context, path string, sync syncMode, sch schema) (*pools, error) {
 	if err := checkPath(path); err != nil {
 		return nil, err
 	}
@@ -100,11 +112,9 @@ func openPools(ctx context.Context, path string, sync syncMode, schema []string)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxIdleTime(0)
 	w.SetConnMaxLifetime(0)
-	for _, stmt := range schema {
-		if _, err := w.ExecContext(ctx, stmt); err != nil {
-			w.Close()
-			return nil, graph.Internal(fmt.Errorf("sqlite: create schema in %s: %w", path, err))
-		}
+	if err := createSchema(ctx, w, path, sch); err != nil {
+		w.Close()
+		return nil, err
 	}
 
 	r, err := sql.Open("sqlite", dsn(path,
@@ -127,6 +137,31 @@ func openPools(ctx context.Context, path string, sync syncMode, schema []string)
 		return nil, graph.Internal(fmt.Errorf("sqlite: open %s for reading: %w", path, err))
 	}
 	return &pools{w: w, r: r}, nil
+}
+
+// createSchema creates sch's tables if they do not exist and checks the
+// layout version recorded in the file.
+func createSchema(ctx context.Context, w *sql.DB, path string, sch schema) error {
+	stmts := append([]string{
+		`CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL)`,
+	}, sch.stmts...)
+	for _, stmt := range stmts {
+		if _, err := w.ExecContext(ctx, stmt); err != nil {
+			return graph.Internal(fmt.Errorf("sqlite: create %s schema in %s: %w", sch.component, path, err))
+		}
+	}
+	var version int
+	err := w.QueryRowContext(ctx, `INSERT INTO schema_versions (component, version) VALUES (?, ?)
+		ON CONFLICT (component) DO UPDATE SET version = version
+		RETURNING version`, sch.component, sch.version).Scan(&version)
+	if err != nil {
+		return graph.Internal(fmt.Errorf("sqlite: read %s schema version in %s: %w", sch.component, path, err))
+	}
+	if version != sch.version {
+		return graph.Errorf(graph.ECONFLICT, "sqlite: %s holds a %s of layout version %d; this build reads version %d: %s",
+			path, sch.component, version, sch.version, sch.onChange)
+	}
+	return nil
 }
 
 // close closes both pools, reporting the first error.

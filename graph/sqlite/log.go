@@ -21,7 +21,14 @@ const (
 // logSchema creates the event log's tables. event_log_stats keeps the
 // totals up to date inside each Append, so Stats is one row read rather
 // than a scan of every body.
-var logSchema = []string{
+var logSchema = schema{
+	component: "event log",
+	version:   1,
+	onChange:  "open it with a build that migrates it; never delete the log, it is the system of record",
+	stmts:     logTables,
+}
+
+var logTables = []string{
 	`CREATE TABLE IF NOT EXISTS event_log (
 		log_offset INTEGER PRIMARY KEY,
 		received   INTEGER NOT NULL,
@@ -45,7 +52,8 @@ var logSchema = []string{
 
 // Log is the append-only event log on SQLite. Offsets are the table's
 // integer primary key: since nothing is ever deleted they run 1, 2, 3, …
-// with no gaps.
+// with no gaps. It is safe for concurrent use; appends queue for the one
+// writer connection, reads do not wait for them.
 type Log struct {
 	db *pools
 

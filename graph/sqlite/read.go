@@ -17,9 +17,12 @@ type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-const nodeColumns = `key, label, props, facets, first_seen, last_seen, first_offset, last_offset`
-
-const edgeColumns = `from_key, type, to_key, props, facets, first_seen, last_seen, first_offset, last_offset`
+// The columns a node or edge is read from. Empty props and facets come back
+// as NULL, which costs no string to scan: most edges have neither.
+const (
+	nodeColumns = `key, label, nullif(props, '{}'), nullif(facets, '{}'), first_seen, last_seen, first_offset, last_offset`
+	edgeColumns = `from_key, type, to_key, nullif(props, '{}'), nullif(facets, '{}'), first_seen, last_seen, first_offset, last_offset`
+)
 
 // asOfArg is the bound value of an as-of filter: nil (no filter) for the
 // zero time. The SQL reads "first_seen IS NULL OR first_seen <= asOf": an
@@ -29,17 +32,18 @@ func asOfArg(t time.Time) any { return timeToNanos(t) }
 // scanNode reads one row of nodeColumns.
 func scanNode(rows *sql.Rows) (graph.Node, error) {
 	var n graph.Node
-	var label, props, facets string
+	var label string
+	var props, facets sql.NullString
 	var fs, ls, fo, lo sql.NullInt64
 	if err := rows.Scan(&n.Key, &label, &props, &facets, &fs, &ls, &fo, &lo); err != nil {
 		return n, err
 	}
 	n.Label = graph.Label(label)
 	var err error
-	if n.Props, err = decodeProps(props); err != nil {
+	if n.Props, err = decodeProps(props.String); err != nil {
 		return n, fmt.Errorf("node %q: %w", n.Key, err)
 	}
-	if n.Facets, err = decodeFacets(facets); err != nil {
+	if n.Facets, err = decodeFacets(facets.String); err != nil {
 		return n, fmt.Errorf("node %q: %w", n.Key, err)
 	}
 	n.Provenance = graph.Provenance{
@@ -52,17 +56,18 @@ func scanNode(rows *sql.Rows) (graph.Node, error) {
 // scanEdge reads one row of edgeColumns.
 func scanEdge(rows *sql.Rows) (graph.Edge, error) {
 	var e graph.Edge
-	var typ, props, facets string
+	var typ string
+	var props, facets sql.NullString
 	var fs, ls, fo, lo sql.NullInt64
 	if err := rows.Scan(&e.From, &typ, &e.To, &props, &facets, &fs, &ls, &fo, &lo); err != nil {
 		return e, err
 	}
 	e.Type = graph.EdgeType(typ)
 	var err error
-	if e.Props, err = decodeProps(props); err != nil {
+	if e.Props, err = decodeProps(props.String); err != nil {
 		return e, fmt.Errorf("edge %s: %w", e.ID(), err)
 	}
-	if e.Facets, err = decodeFacets(facets); err != nil {
+	if e.Facets, err = decodeFacets(facets.String); err != nil {
 		return e, fmt.Errorf("edge %s: %w", e.ID(), err)
 	}
 	e.Provenance = graph.Provenance{
@@ -127,7 +132,7 @@ func loadNodes(ctx context.Context, q queryer, keys []string, asOf any) (map[str
 }
 
 // Nodes returns the nodes with these keys in the order asked, skipping
-// keys that do not exist.
+// keys that do not exist (a key asked twice comes back twice).
 func (s *Store) Nodes(ctx context.Context, keys ...string) ([]graph.Node, error) {
 	found, err := loadNodes(ctx, s.db.r, uniqueSorted(keys), nil)
 	if err != nil {

@@ -26,7 +26,14 @@ import (
 // node_counts and edge_counts are kept by triggers that fire on real inserts
 // only (an upsert that updates fires UPDATE triggers instead), so Counts
 // reads a few rows instead of scanning the graph.
-var storeSchema = []string{
+var storeSchema = schema{
+	component: "graph",
+	version:   1,
+	onChange:  "the graph is a projection of the event log; rebuild it from the log (redthread reindex)",
+	stmts:     storeTables,
+}
+
+var storeTables = []string{
 	`CREATE TABLE IF NOT EXISTS nodes (
 		id           INTEGER PRIMARY KEY,
 		key          TEXT NOT NULL UNIQUE,
@@ -112,7 +119,9 @@ const (
 	setAppliedSQL = `UPDATE projection_state SET applied_offset = max(applied_offset, ?) WHERE id = 1`
 )
 
-// Store is the graph on SQLite.
+// Store is the graph on SQLite. It is safe for concurrent use: reads run
+// on a pool of connections, each in a snapshot of its own, alongside Apply,
+// which runs on the one writer connection.
 type Store struct {
 	db *pools
 
@@ -165,7 +174,13 @@ func (s *Store) Close() error {
 // batch offset, so that either all of them and their offset are recorded
 // or none. Every mutation is validated before the transaction starts; an
 // edge whose endpoint is neither in the store nor upserted earlier is
-// found inside it and rolls everything back. Either is an EINVALID error.
+// found inside it and rolls everything back. Either is an EINVALID error
+// whose field locates the mutation ("batches[2].mutations[5].edge.to").
+//
+// A batch is applied whatever its offset: one older than AppliedOffset is
+// not skipped, since skipping would silently drop data if batches ever
+// arrived out of order. Merges are idempotent (applying the batch just
+// applied again changes nothing); the pipeline applies in log order.
 func (s *Store) Apply(ctx context.Context, batches ...graph.Batch) error {
 	p, err := planApply(batches)
 	if err != nil {

@@ -1,7 +1,10 @@
 package sqlite_test
 
 import (
+	"database/sql"
+	"io"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/redthread/redthread/graph"
@@ -33,4 +36,49 @@ func TestStoreConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) graph.Store {
 		return openStore(t, filepath.Join(t.TempDir(), "graph.db"))
 	})
+}
+
+// TestSchemaVersion checks that a file whose recorded layout differs from
+// this build's is refused with ECONFLICT rather than misread.
+func TestSchemaVersion(t *testing.T) {
+	for _, tc := range []struct {
+		component string
+		open      func(path string) (io.Closer, error)
+	}{
+		{"graph", func(p string) (io.Closer, error) { return sqlite.OpenStore(p) }},
+		{"event log", func(p string) (io.Closer, error) { return sqlite.OpenLog(p) }},
+	} {
+		t.Run(tc.component, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "redthread.db")
+			c, err := tc.open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Close(); err != nil {
+				t.Fatal(err)
+			}
+			c, err = tc.open(path) // same version: reopens
+			if err != nil {
+				t.Fatalf("reopening: %v", err)
+			}
+			c.Close()
+
+			db, err := sql.Open("sqlite", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = db.Exec(`UPDATE schema_versions SET version = version + 1 WHERE component = ?`, tc.component)
+			db.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err = tc.open(path)
+			if graph.ErrorCode(err) != graph.ECONFLICT || !strings.Contains(err.Error(), "version") {
+				t.Errorf("opening a file of another layout version: %v, want ECONFLICT", err)
+			}
+			if err == nil {
+				c.Close()
+			}
+		})
+	}
 }

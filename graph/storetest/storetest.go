@@ -17,7 +17,7 @@
 //	}
 //
 // The package also generates graphs and workloads for benchmarks
-// (LayeredGraph, EventBatches, BenchApply, BenchTraverse), so backends are
+// (LayeredGraph, EventBatch, BenchApply, BenchTraverse), so backends are
 // measured on the same shapes.
 package storetest
 
@@ -38,6 +38,23 @@ import (
 type NewStore func(t *testing.T) graph.Store
 
 // Run runs every conformance test, each as a subtest on a fresh store.
+//
+// Besides what graph's doc comments say, the suite pins down choices a
+// backend could otherwise make differently:
+//   - property values read back as graph.NormalizeProps returns them;
+//     facets read back byte for byte as written;
+//   - a zero FirstSeen/LastSeen or offset means "unknown": it never moves
+//     the min/max, and a node or edge with no FirstSeen is visible as of
+//     any time; an offset a mutation leaves at zero is its batch's;
+//   - a batch older than the applied offset is still applied;
+//   - an edge whose far end is invisible as of AsOf is not followed;
+//   - a traversal lists an edge when it was followed from a node closer
+//     than Depth, so an edge between two nodes at distance Depth is not;
+//   - a traversal cut by MaxNodes keeps the start nodes and returns
+//     exactly MaxNodes nodes; negative MaxNodes and Limit mean the default;
+//   - search folds case with strings.ToLower, treats % and _ literally,
+//     and ignores a "name" that is not a string;
+//   - Counts leaves out labels and types with no nodes or edges.
 func Run(t *testing.T, newStore NewStore) {
 	t.Helper()
 	suites := []struct {
