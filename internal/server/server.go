@@ -7,11 +7,11 @@ package server
 import (
 	"bufio"
 	"context"
-	"errors"
-	"net"
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
