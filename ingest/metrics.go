@@ -10,6 +10,7 @@ type metrics struct {
 	groupRecords prometheus.Histogram
 	applySeconds prometheus.Histogram
 	applyErrors  prometheus.Counter
+	skipped      prometheus.Counter
 	logRecords   prometheus.Gauge
 	logBytes     prometheus.Gauge
 	head         prometheus.Gauge
@@ -46,6 +47,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "redthread_store_apply_errors_total",
 			Help: "Failed applies to the graph store (the events stay in the log and are replayed).",
 		}),
+		skipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "redthread_projection_skipped_total",
+			Help: "Log records whose projection the graph store refused as invalid (projected as empty; see the logs).",
+		}),
 		logRecords: prometheus.NewGauge(prometheus.GaugeOpts{Name: "redthread_log_records", Help: "Records in the event log."}),
 		logBytes:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "redthread_log_bytes", Help: "Bytes of event bodies in the event log."}),
 		head:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "redthread_log_head_offset", Help: "Highest offset in the event log."}),
@@ -56,7 +61,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.events, m.rejected, m.latency, m.groupRecords, m.applySeconds, m.applyErrors,
+		reg.MustRegister(m.events, m.rejected, m.latency, m.groupRecords, m.applySeconds, m.applyErrors, m.skipped,
 			m.logRecords, m.logBytes, m.head, m.applied, m.lag)
 	}
 	return m

@@ -353,7 +353,7 @@ func (p *Pipeline) commit(ctx context.Context, group []*request) {
 			stampOffset(it.ev.Mutations, it.rec.Offset)
 			batches[i] = graph.Batch{Offset: it.rec.Offset, Mutations: it.ev.Mutations}
 		}
-		if err := p.apply(ctx, batches); err == nil {
+		if err := p.applyAll(ctx, batches); err == nil {
 			p.applied = p.head
 		}
 		p.setApplied()
@@ -385,6 +385,33 @@ func (p *Pipeline) apply(ctx context.Context, batches []graph.Batch) error {
 	return err
 }
 
+// applyAll applies batches; if the store refuses them as invalid, it
+// retries one batch at a time and projects each refused one as empty, so a
+// single record the store cannot take (a mapping bug) never stalls the
+// projection. The record stays in the log for a reindex once fixed.
+func (p *Pipeline) applyAll(ctx context.Context, batches []graph.Batch) error {
+	err := p.apply(ctx, batches)
+	if err == nil || graph.ErrorCode(err) != graph.EINVALID || len(batches) == 0 {
+		return err
+	}
+	for _, b := range batches {
+		err := p.apply(ctx, []graph.Batch{b})
+		if err == nil {
+			continue
+		}
+		if graph.ErrorCode(err) != graph.EINVALID {
+			return err
+		}
+		p.opts.Logger.Error("graph store refused the projection of a log record; projecting it as empty (it stays in the log)",
+			"offset", b.Offset, "err", err)
+		p.m.skipped.Inc()
+		if err := p.apply(ctx, []graph.Batch{{Offset: b.Offset}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // catchUp replays log records after the applied offset into the store,
 // stopping at the first failure (to retry later).
 func (p *Pipeline) catchUp(ctx context.Context) {
@@ -410,7 +437,7 @@ func (p *Pipeline) catchUp(ctx context.Context) {
 		if last == p.applied {
 			return
 		}
-		if err := p.apply(ctx, batches); err != nil {
+		if err := p.applyAll(ctx, batches); err != nil {
 			return
 		}
 		p.applied = last

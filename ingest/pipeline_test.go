@@ -88,6 +88,13 @@ func (s *memStore) Apply(_ context.Context, batches ...graph.Batch) error {
 		return errors.New("store down")
 	}
 	for _, b := range batches {
+		for _, m := range b.Mutations {
+			if m.Node.Key == graph.RunKey("poison") {
+				return graph.Errorf(graph.EINVALID, "refused")
+			}
+		}
+	}
+	for _, b := range batches {
 		if b.Offset != s.applied+1 {
 			return errors.New("out of order batch")
 		}
@@ -314,5 +321,25 @@ func TestDecoderPanicIsInternalError(t *testing.T) {
 	res := p.Submit(t.Context(), []Input{{Source: "boom/x", Body: []byte("{}")}})
 	if graph.ErrorCode(res[0].Err) != graph.EINTERNAL {
 		t.Fatalf("want INTERNAL, got %v", res[0].Err)
+	}
+}
+
+func TestRefusedRecordDoesNotStallProjection(t *testing.T) {
+	log, store := newMemLog(), &memStore{nodes: map[string]int{}}
+	p, _ := startPipeline(t, log, store, Options{})
+	res := p.Submit(t.Context(), []Input{in(`{"id":"a"}`), in(`{"id":"poison"}`), in(`{"id":"b"}`)})
+	for _, r := range res {
+		if r.Err != nil {
+			t.Fatalf("all three are valid inputs and must be logged: %v", r.Err)
+		}
+	}
+	if st := p.Status(); st.Applied != 3 || st.StoreHealth != nil {
+		t.Fatalf("status %+v: the refused record must be skipped, not stall the projection", st)
+	}
+	if store.nodes[graph.RunKey("b")] != 1 || store.nodes[graph.RunKey("poison")] != 0 {
+		t.Fatalf("nodes %v", store.nodes)
+	}
+	if got := testutil.ToFloat64(p.m.skipped); got != 1 {
+		t.Fatalf("skipped metric %v, want 1", got)
 	}
 }
