@@ -41,6 +41,7 @@ type serveConfig struct {
 	GraphQLCost     int
 	AllowedOrigins  stringList
 	ShutdownTimeout time.Duration
+	PprofListen     string
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -60,6 +61,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&c.GraphQLCost, "graphql-max-complexity", 5000, "highest GraphQL query complexity accepted")
 	fs.Var(&c.AllowedOrigins, "allowed-origin", "extra Origin allowed for GraphQL websockets (repeatable; same-origin and loopback always are)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to let in-flight requests finish on shutdown")
+	fs.StringVar(&c.PprofListen, "pprof-listen", "", "serve Go's net/http/pprof profiles on this separate address (e.g. 127.0.0.1:6060); empty: off")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -150,6 +152,15 @@ func serve(ctx context.Context, c serveConfig, logger *slog.Logger, stdout io.Wr
 		return fmt.Errorf("listening on %s: %w", c.Listen, err)
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+
+	if c.PprofListen != "" {
+		pprofSrv, err := startPprof(c.PprofListen)
+		if err != nil {
+			return err
+		}
+		defer pprofSrv.Close()
+		logger.Info("pprof serving", "url", "http://"+c.PprofListen+"/debug/pprof/")
+	}
 
 	pctx, stopPipeline := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopPipeline()
