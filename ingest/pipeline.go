@@ -86,12 +86,15 @@ type Pipeline struct {
 	m       *metrics
 
 	reqs    chan *request
+	toApply chan *group
 	running atomic.Bool
 	stopped chan struct{}
 
-	// Owned by the committer goroutine once Run has started.
-	applied int64
-	head    int64
+	// head is owned by the committer goroutine, applied and knownHead by
+	// the applier goroutine, once Run has started.
+	head      int64
+	applied   int64
+	knownHead int64
 
 	mu        sync.Mutex // guards the fields below, read by Status
 	status    Status
@@ -121,6 +124,15 @@ type request struct {
 	done  chan struct{}
 }
 
+// group is what the committer hands the applier: the requests of one
+// group commit, the records it appended (duplicates left out) and the log
+// head after it.
+type group struct {
+	reqs  []*request
+	fresh []*pending
+	head  int64
+}
+
 // ErrStopped is returned by Submit once Run has returned.
 var ErrStopped = graph.Errorf(graph.EUNAVAILABLE, "ingest pipeline is shutting down")
 
@@ -132,6 +144,7 @@ func New(log Log, store Store, pub Publisher, formats Formats, opts Options) *Pi
 		log: log, store: store, pub: pub, formats: formats, opts: opts,
 		m:       newMetrics(opts.Registerer),
 		reqs:    make(chan *request, 256),
+		toApply: make(chan *group, 8),
 		stopped: make(chan struct{}),
 	}
 }
@@ -228,8 +241,10 @@ func (p *Pipeline) CountRejected(source, reason string) {
 	p.m.rejected.WithLabelValues(source, reason).Inc()
 }
 
-// Run is the committer: it replays whatever the store has not applied yet,
-// then serves Submit calls until ctx ends. It returns nil on a clean stop.
+// Run replays whatever the store has not applied yet, then serves Submit
+// calls until ctx ends; it returns nil on a clean stop. It runs two
+// goroutines: the committer appends groups to the log while the applier
+// applies the previous ones to the store, so the two writes overlap.
 func (p *Pipeline) Run(ctx context.Context) error {
 	if !p.running.CompareAndSwap(false, true) {
 		return errors.New("ingest: Run called twice")
@@ -244,38 +259,41 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		p.opts.Logger.Warn("graph store not reachable at start; events will be logged and projected when it answers", "err", err)
 		applied = -1
 	}
-	p.head, p.applied = stats.Head, applied
+	p.head, p.knownHead, p.applied = stats.Head, stats.Head, applied
 	p.setStatus(stats.Records, stats.Bytes, err)
 	if applied >= 0 && applied < p.head {
 		p.opts.Logger.Info("replaying event log into the graph", "from", applied+1, "to", p.head)
 		p.catchUp(ctx)
 	}
 
-	retry := time.NewTicker(p.opts.RetryInterval)
-	defer retry.Stop()
+	applierDone := make(chan struct{})
+	go func() {
+		defer close(applierDone)
+		p.applier(ctx)
+	}()
+	defer func() {
+		close(p.toApply)
+		<-applierDone
+	}()
 	for {
 		select {
 		case <-ctx.Done():
 			p.drain()
 			return nil
 		case req := <-p.reqs:
-			group := []*request{req}
+			reqs := []*request{req}
 			n := len(req.items)
 		more:
 			for n < p.opts.MaxGroupRecords {
 				select {
 				case r := <-p.reqs:
-					group = append(group, r)
+					reqs = append(reqs, r)
 					n += len(r.items)
 				default:
 					break more
 				}
 			}
-			p.commit(ctx, group)
-		case <-retry.C:
-			if p.applied < p.head {
-				p.catchUp(ctx)
-			}
+			p.toApply <- p.commit(ctx, reqs)
 		}
 	}
 }
@@ -296,16 +314,12 @@ func (p *Pipeline) drain() {
 	}
 }
 
-// commit appends a group of requests in one durable transaction, applies
-// the new records, publishes notices and wakes the callers.
-func (p *Pipeline) commit(ctx context.Context, group []*request) {
-	defer func() {
-		for _, r := range group {
-			close(r.done)
-		}
-	}()
+// commit appends the requests' records in one durable transaction and
+// returns the group for the applier.
+func (p *Pipeline) commit(ctx context.Context, reqs []*request) *group {
+	g := &group{reqs: reqs}
 	var items []*pending
-	for _, r := range group {
+	for _, r := range reqs {
 		for i := range r.items {
 			items = append(items, &r.items[i])
 		}
@@ -321,9 +335,9 @@ func (p *Pipeline) commit(ctx context.Context, group []*request) {
 		for _, it := range items {
 			it.res.Err = graph.Errorf(graph.EUNAVAILABLE, "event log unavailable; retry")
 		}
-		return
+		g.head = p.head
+		return g
 	}
-	var fresh []*pending
 	var bytes int64
 	for i, it := range items {
 		it.res.Offset, it.res.Duplicate = results[i].Offset, results[i].Duplicate
@@ -334,18 +348,72 @@ func (p *Pipeline) commit(ctx context.Context, group []*request) {
 		}
 		p.m.events.WithLabelValues(it.rec.Source, it.rec.Kind, "accepted").Inc()
 		bytes += int64(len(it.rec.Body))
-		fresh = append(fresh, it)
+		g.fresh = append(g.fresh, it)
+	}
+	if len(g.fresh) > 0 {
+		p.head = g.fresh[len(g.fresh)-1].rec.Offset
+		p.addLogSize(int64(len(g.fresh)), bytes)
+	}
+	g.head = p.head
+	return g
+}
+
+// applier applies committed groups in order, merging groups that queued
+// up into one store transaction, publishes notices and wakes the callers.
+// While the store fails it retries from the log every RetryInterval.
+func (p *Pipeline) applier(ctx context.Context) {
+	retry := time.NewTicker(p.opts.RetryInterval)
+	defer retry.Stop()
+	for {
+		select {
+		case g, ok := <-p.toApply:
+			if !ok {
+				return
+			}
+			groups := []*group{g}
+			n := len(g.fresh)
+		more:
+			for n < 4*p.opts.MaxGroupRecords {
+				select {
+				case g2, ok := <-p.toApply:
+					if !ok {
+						break more
+					}
+					groups = append(groups, g2)
+					n += len(g2.fresh)
+				default:
+					break more
+				}
+			}
+			p.applyGroups(ctx, groups)
+		case <-retry.C:
+			if p.applied < p.knownHead {
+				p.catchUp(ctx)
+			}
+		}
+	}
+}
+
+// applyGroups projects the fresh records of groups, then releases their
+// callers. Records are applied in log order: if the store is behind (it
+// failed earlier), the gap is replayed from the log first.
+func (p *Pipeline) applyGroups(ctx context.Context, groups []*group) {
+	defer func() {
+		for _, g := range groups {
+			for _, r := range g.reqs {
+				close(r.done)
+			}
+		}
+	}()
+	var fresh []*pending
+	for _, g := range groups {
+		fresh = append(fresh, g.fresh...)
+		p.knownHead = max(p.knownHead, g.head)
 	}
 	if len(fresh) == 0 {
 		return
 	}
-	first := fresh[0].rec.Offset
-	p.head = fresh[len(fresh)-1].rec.Offset
-	p.addLogSize(int64(len(fresh)), bytes)
-
-	if p.applied != first-1 {
-		// The store is behind (it failed earlier): replay from the log so
-		// that records are applied in order.
+	if p.applied != fresh[0].rec.Offset-1 {
 		p.catchUp(ctx)
 	} else {
 		batches := make([]graph.Batch, len(fresh))
@@ -354,11 +422,11 @@ func (p *Pipeline) commit(ctx context.Context, group []*request) {
 			batches[i] = graph.Batch{Offset: it.rec.Offset, Mutations: it.ev.Mutations}
 		}
 		if err := p.applyAll(ctx, batches); err == nil {
-			p.applied = p.head
+			p.applied = fresh[len(fresh)-1].rec.Offset
 		}
 		p.setApplied()
 	}
-	if p.applied >= p.head && p.pub != nil {
+	if p.applied >= fresh[len(fresh)-1].rec.Offset && p.pub != nil {
 		for _, it := range fresh {
 			msg := it.ev.Notice
 			msg.Offset, msg.Received, msg.Source = it.rec.Offset, it.rec.Received, it.rec.Source
@@ -425,7 +493,7 @@ func (p *Pipeline) catchUp(ctx context.Context) {
 		}
 		p.applied = off
 	}
-	for p.applied < p.head {
+	for p.applied < p.knownHead {
 		if ctx.Err() != nil {
 			return
 		}

@@ -73,7 +73,7 @@ func TestCrashSafety(t *testing.T) {
 	}
 	srv2.stop(t)
 
-	log, err := sqlite.OpenLog(filepath.Join(dataDir, "redthread.db"))
+	log, err := sqlite.OpenLog(filepath.Join(dataDir, eventLogFile))
 	if err != nil {
 		t.Fatal(err)
 	}

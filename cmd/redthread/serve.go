@@ -48,7 +48,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var c serveConfig
 	fs := newFlagSet("serve", "redthread serve [flags]", stderr)
 	fs.StringVar(&c.Listen, "listen", "127.0.0.1:5050", "address to serve HTTP on (5050: 5000 is MLflow's and macOS AirPlay's)")
-	fs.StringVar(&c.DataDir, "data-dir", "./redthread-data", "directory of the event log and the embedded graph")
+	fs.StringVar(&c.DataDir, "data-dir", "./redthread-data", "directory of the event log (events.db) and the embedded graph (graph.db)")
 	fs.StringVar(&c.Graph, "graph", "sqlite", "graph store: sqlite (embedded, in the data dir)")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", server.DefaultMaxBodyBytes, "largest request body accepted, after gzip decompression")
 	fs.IntVar(&c.MaxBatch, "max-batch", 10_000, "most events in one batch request")
@@ -91,6 +91,12 @@ func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {
 	return nil, fmt.Errorf("-log-format %q: want text or json", format)
 }
 
+// Files in the data dir.
+const (
+	eventLogFile = "events.db" // the append-only event log, the system of record
+	graphFile    = "graph.db"  // the embedded graph store, a projection of the log
+)
+
 // openGraph opens the configured graph store.
 func openGraph(c serveConfig, dbPath string) (graph.Store, error) {
 	switch {
@@ -108,13 +114,16 @@ func serve(ctx context.Context, c serveConfig, logger *slog.Logger, stdout io.Wr
 	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
 		return fmt.Errorf("creating data dir: %w", err)
 	}
-	dbPath := filepath.Join(c.DataDir, "redthread.db")
-	log, err := sqlite.OpenLog(dbPath)
+	// The log and the graph live in separate files so that appending to
+	// the log (fsynced) and applying to the graph (a rebuildable projection)
+	// never wait on each other for SQLite's single write lock.
+	logPath := filepath.Join(c.DataDir, eventLogFile)
+	log, err := sqlite.OpenLog(logPath)
 	if err != nil {
-		return fmt.Errorf("opening event log %s: %w", dbPath, err)
+		return fmt.Errorf("opening event log %s: %w", logPath, err)
 	}
 	defer log.Close()
-	store, err := openGraph(c, dbPath)
+	store, err := openGraph(c, filepath.Join(c.DataDir, graphFile))
 	if err != nil {
 		return fmt.Errorf("opening graph store: %w", err)
 	}
