@@ -213,3 +213,38 @@ func TestOpenLineagePythonClient(t *testing.T) {
 		t.Fatalf("dataset event, job event and column-lineage field should all be in the graph: %+v", nodes.Nodes)
 	}
 }
+
+// TestStrictMode validates events against the official OpenLineage JSON
+// Schemas: what the lenient decoder accepts with a warning is refused.
+func TestStrictMode(t *testing.T) {
+	specDir, err := filepath.Abs("../../../shared/openlineage-spec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(specDir, "OpenLineage.json")); err != nil {
+		if inCI() {
+			t.Fatalf("OpenLineage spec not found at %s", specDir)
+		}
+		t.Skipf("OpenLineage spec not found at %s", specDir)
+	}
+	lenient := startServer(t, t.TempDir())
+	strict := startServer(t, t.TempDir(), "--strict", "--spec-dir", specDir)
+	good := runEvent("0195c4d4-7f3a-7c1e-9a64-1d2f3e4a5b6d", "START", "strict.job", "s3://a", "in", "s3://a", "out")
+	noSchema := []byte(strings.Replace(string(good), `"schemaURL":"https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",`, "", 1))
+	if string(noSchema) == string(good) {
+		t.Fatal("test event has no schemaURL to remove")
+	}
+	for _, c := range []struct {
+		srv    *serverProc
+		body   []byte
+		status int
+	}{{strict, good, 201}, {strict, noSchema, 422}, {lenient, noSchema, 201}} {
+		status, body, err := postJSON(t.Context(), c.srv.URL+"/api/v1/lineage", c.body)
+		if err != nil || status != c.status {
+			t.Fatalf("status %d, want %d: %s %v", status, c.status, body, err)
+		}
+		if status == 422 && !strings.Contains(string(body), "schemaURL") {
+			t.Fatalf("strict rejection should name schemaURL: %s", body)
+		}
+	}
+}
