@@ -103,7 +103,10 @@ type Facets map[string]json.RawMessage
 
 // Provenance says when a node or edge was seen and which log records
 // produced it. FirstSeen/LastSeen are event times (the producer's clock);
-// FirstOffset/LastOffset are event-log offsets.
+// FirstOffset/LastOffset are event-log offsets. A zero time or offset means
+// "unknown": it never moves the stored values, and a node with no FirstSeen
+// is visible as of any time. A mutation whose offsets are zero takes its
+// Batch's offset.
 type Provenance struct {
 	FirstSeen   time.Time
 	LastSeen    time.Time

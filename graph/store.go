@@ -45,7 +45,7 @@ type Traversal struct {
 	Direction Direction  // which way to follow edges; "" means Downstream
 	Depth     int        // hops from the start; clamped to [0, MaxDepth]
 	EdgeTypes []EdgeType // follow only these; empty means all
-	AsOf      time.Time  // zero means now; otherwise ignore nodes and edges first seen after it
+	AsOf      time.Time  // zero means now; otherwise ignore nodes and edges first seen after it (an edge is not followed to a node that did not exist yet)
 	MaxNodes  int        // 0 means DefaultMaxNodes; clamped to MaxNodesLimit
 }
 
@@ -74,7 +74,8 @@ const (
 	MaxSearchLimit     = 1000
 )
 
-// Counts are the numbers of nodes per label and edges per type.
+// Counts are the numbers of nodes per label and edges per type; labels and
+// types with no entries may be absent.
 type Counts struct {
 	Nodes map[Label]int64
 	Edges map[EdgeType]int64
