@@ -1,8 +1,9 @@
 // Package sqlite is Redthread's embedded default backend: the graph.Store
-// and the graph.EventLog on one SQLite file (modernc.org/sqlite, pure Go,
-// WAL mode). The log and the store live in distinct tables and may be
-// opened on the same file, which is what `redthread serve` does with
-// <datadir>/redthread.db.
+// and the graph.EventLog on SQLite (modernc.org/sqlite, pure Go, WAL
+// mode). The log and the store live in distinct tables and could share a
+// file, but `redthread serve` keeps them in two (<datadir>/events.db and
+// <datadir>/graph.db), so that neither waits for the other's write lock
+// and each has the durability it needs.
 //
 // Each opened Log or Store holds one write connection (SQLite admits one
 // writer at a time, so a pool of writers would only queue on the file lock)
@@ -40,6 +41,11 @@ const (
 	// whose applied offset rolls back with its data, so replaying the log
 	// restores it, and skipping the fsync per Apply doubles its throughput.
 	syncNormal syncMode = "NORMAL"
+	// syncOff never fsyncs. A crash of the process loses nothing (the data
+	// is in the OS's cache); a power cut may lose recent commits or, rarely,
+	// damage the file. Fit only for a projection rebuildable from elsewhere
+	// (the graph store, from the fsynced event log).
+	syncOff syncMode = "OFF"
 )
 
 // dsn builds the driver's data source name for path. The path travels as a
@@ -89,20 +95,20 @@ type schema struct {
 	onChange  string // what the operator should do about a different version
 }
 
-// openPools opens the writer (in WAL mode, with the given durability) and
-// the readers for path, creates the schema on the writer, and checks both
-// work.
-func openPools(ctx context.Context, path string, sync syncMode, sch schema) (*pools, error) {
+// openPools opens the writer (in WAL mode, with the given durability and
+// then the extra pragmas) and the readers for path, creates the schema on
+// the writer, and checks both work.
+func openPools(ctx context.Context, path string, sync syncMode, sch schema, extra ...string) (*pools, error) {
 	if err := checkPath(path); err != nil {
 		return nil, err
 	}
-	w, err := sql.Open("sqlite", dsn(path,
+	w, err := sql.Open("sqlite", dsn(path, append([]string{
 		"journal_mode(WAL)",
-		"synchronous("+string(sync)+")",
+		"synchronous(" + string(sync) + ")",
 		"cache_size(-32000)", // KiB: 32 MB for the writer's upserts
 		"temp_store(MEMORY)",
 		"wal_autocheckpoint(8000)",
-	))
+	}, extra...)...))
 	if err != nil {
 		return nil, graph.Internal(fmt.Errorf("sqlite: open %s: %w", path, err))
 	}

@@ -75,7 +75,11 @@ type content struct {
 	facetsM map[string]string // facet name → verbatim JSON
 	prov    provenance
 
-	props, facets           string
+	props       string // the patch, with the nulls that remove keys
+	insertProps string // the props of a new row: the patch without its nulls
+	facets      string
+	hasContent  bool // props or facets to merge, not only provenance
+
 	firstSeen, lastSeen     any
 	firstOffset, lastOffset any
 }
@@ -98,9 +102,10 @@ func (c *content) merge(patch graph.Props, facets map[string]string, prov proven
 // finish encodes the merged content into statement arguments.
 func (c *content) finish() error {
 	var err error
-	if c.props, err = encodeProps(c.patch); err != nil {
+	if c.props, c.insertProps, err = encodeProps(c.patch); err != nil {
 		return graph.FieldErrorf(graph.EINVALID, c.field+".props", "%s", messageOnly(err))
 	}
+	c.hasContent = len(c.patch) > 0 || len(c.facetsM) > 0
 	if c.facets, err = encodeFacets(c.facetsM); err != nil {
 		return graph.FieldErrorf(graph.EINVALID, c.field+".facets", "%s", messageOnly(err))
 	}

@@ -17,25 +17,27 @@ type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// The columns a node or edge is read from. Empty props and facets come back
-// as NULL, which costs no string to scan: most edges have neither.
-const (
-	nodeColumns = `key, label, nullif(props, '{}'), nullif(facets, '{}'), first_seen, last_seen, first_offset, last_offset`
-	edgeColumns = `from_key, type, to_key, nullif(props, '{}'), nullif(facets, '{}'), first_seen, last_seen, first_offset, last_offset`
-)
+// The columns a node is read from. Empty props and facets come back as
+// NULL, which costs no string to scan (edges are read the same way).
+const nodeColumns = `key, label, nullif(props, '{}'), nullif(facets, '{}'), first_seen, last_seen, first_offset, last_offset`
 
 // asOfArg is the bound value of an as-of filter: nil (no filter) for the
 // zero time. The SQL reads "first_seen IS NULL OR first_seen <= asOf": an
 // unknown first-seen time is not known to be after anything.
 func asOfArg(t time.Time) any { return timeToNanos(t) }
 
-// scanNode reads one row of nodeColumns.
-func scanNode(rows *sql.Rows) (graph.Node, error) {
+// scanNode reads one row of nodeColumns, preceded by the id column when
+// id is not nil.
+func scanNode(rows *sql.Rows, id *int64) (graph.Node, error) {
 	var n graph.Node
 	var label string
 	var props, facets sql.NullString
 	var fs, ls, fo, lo sql.NullInt64
-	if err := rows.Scan(&n.Key, &label, &props, &facets, &fs, &ls, &fo, &lo); err != nil {
+	dest := []any{&n.Key, &label, &props, &facets, &fs, &ls, &fo, &lo}
+	if id != nil {
+		dest = append([]any{id}, dest...)
+	}
+	if err := rows.Scan(dest...); err != nil {
 		return n, err
 	}
 	n.Label = graph.Label(label)
@@ -53,30 +55,6 @@ func scanNode(rows *sql.Rows) (graph.Node, error) {
 	return n, nil
 }
 
-// scanEdge reads one row of edgeColumns.
-func scanEdge(rows *sql.Rows) (graph.Edge, error) {
-	var e graph.Edge
-	var typ string
-	var props, facets sql.NullString
-	var fs, ls, fo, lo sql.NullInt64
-	if err := rows.Scan(&e.From, &typ, &e.To, &props, &facets, &fs, &ls, &fo, &lo); err != nil {
-		return e, err
-	}
-	e.Type = graph.EdgeType(typ)
-	var err error
-	if e.Props, err = decodeProps(props.String); err != nil {
-		return e, fmt.Errorf("edge %s: %w", e.ID(), err)
-	}
-	if e.Facets, err = decodeFacets(facets.String); err != nil {
-		return e, fmt.Errorf("edge %s: %w", e.ID(), err)
-	}
-	e.Provenance = graph.Provenance{
-		FirstSeen: nullNanosToTime(fs), LastSeen: nullNanosToTime(ls),
-		FirstOffset: fo.Int64, LastOffset: lo.Int64,
-	}
-	return e, nil
-}
-
 // collectNodes runs a query returning nodeColumns.
 func collectNodes(ctx context.Context, q queryer, query string, args ...any) ([]graph.Node, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
@@ -86,29 +64,11 @@ func collectNodes(ctx context.Context, q queryer, query string, args ...any) ([]
 	defer rows.Close()
 	var out []graph.Node
 	for rows.Next() {
-		n, err := scanNode(rows)
+		n, err := scanNode(rows, nil)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, n)
-	}
-	return out, rows.Err()
-}
-
-// collectEdges runs a query returning edgeColumns.
-func collectEdges(ctx context.Context, q queryer, query string, args ...any) ([]graph.Edge, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []graph.Edge
-	for rows.Next() {
-		e, err := scanEdge(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
 	}
 	return out, rows.Err()
 }
@@ -156,7 +116,9 @@ func uniqueSorted(keys []string) []string {
 
 // Traverse walks the graph breadth-first from t.Start, one query per level
 // and direction, inside one read transaction so that every level sees the
-// same snapshot while Apply goes on.
+// same snapshot while Apply goes on. The walk is on node ids: a level reads
+// the edges of the frontier's ids from the edge indexes, then the new
+// nodes by id; keys are only read with the nodes.
 //
 // When MaxNodes stops the search, the level being added is cut in key
 // order (so the answer is deterministic), edges to the nodes left out are
@@ -196,12 +158,22 @@ func (s *Store) Traverse(ctx context.Context, t graph.Traversal) (graph.Subgraph
 	defer tx.Rollback()
 
 	start := uniqueSorted(t.Start)
-	visited, err := loadNodes(ctx, tx, start, asOf)
+	startNodes, err := collectIDNodes(ctx, tx, `SELECT id, `+nodeColumns+` FROM nodes
+		WHERE key IN (SELECT value FROM json_each(?1))
+		AND (?2 IS NULL OR first_seen IS NULL OR first_seen <= ?2)`, jsonList(start), asOf)
 	if err != nil {
 		return graph.Subgraph{}, internal(ctx, "read start nodes", err)
 	}
+	visited := make(map[int64]graph.Node, len(startNodes))
+	frontier := make([]int64, 0, len(startNodes))
+	found := make(map[string]bool, len(startNodes))
+	for _, n := range startNodes {
+		visited[n.id] = n.Node
+		frontier = append(frontier, n.id)
+		found[n.Key] = true
+	}
 	for _, k := range start {
-		if _, ok := visited[k]; !ok {
+		if !found[k] {
 			if t.AsOf.IsZero() {
 				return graph.Subgraph{}, graph.FieldErrorf(graph.ENOTFOUND, "start", "node %q does not exist", k)
 			}
@@ -211,52 +183,61 @@ func (s *Store) Traverse(ctx context.Context, t graph.Traversal) (graph.Subgraph
 
 	var (
 		edges     []graph.Edge
-		seen      = map[edgeID]bool{}
-		frontier  = start
+		seen      = map[idEdge]bool{}
 		truncated = len(visited) > maxNodes
+		newIDs    []int64
 	)
 	for level := 0; level < depth && len(frontier) > 0 && !truncated; level++ {
-		adjacent, err := s.adjacentEdges(ctx, tx, frontier, dir, types, asOf)
+		adjacent, err := adjacentEdges(ctx, tx, frontier, dir, types, asOf)
 		if err != nil {
 			return graph.Subgraph{}, internal(ctx, "read edges", err)
 		}
-		var newKeys []string
+		newIDs = newIDs[:0]
 		for _, e := range adjacent {
-			for _, k := range [2]string{e.From, e.To} {
-				if _, ok := visited[k]; !ok {
-					newKeys = append(newKeys, k)
+			for _, id := range [2]int64{e.from, e.to} {
+				if _, ok := visited[id]; !ok {
+					newIDs = append(newIDs, id)
 				}
 			}
 		}
-		newKeys = uniqueSorted(newKeys)
-		found, err := loadNodes(ctx, tx, newKeys, asOf)
-		if err != nil {
-			return graph.Subgraph{}, internal(ctx, "read nodes", err)
-		}
-		frontier = nil
-		for _, k := range newKeys { // sorted: a cut keeps the smallest keys
-			n, ok := found[k]
-			if !ok {
-				continue // not visible as of t.AsOf
+		slices.Sort(newIDs)
+		newIDs = slices.Compact(newIDs)
+		var added []idNode
+		if len(newIDs) > 0 {
+			added, err = collectIDNodes(ctx, tx, `SELECT id, `+nodeColumns+` FROM nodes
+				WHERE id IN (SELECT value FROM json_each(?1))
+				AND (?2 IS NULL OR first_seen IS NULL OR first_seen <= ?2)`, jsonInts(newIDs), asOf)
+			if err != nil {
+				return graph.Subgraph{}, internal(ctx, "read nodes", err)
 			}
+		}
+		// Nodes not visible as of t.AsOf are not among added. Sorted by
+		// key, a cut keeps the smallest keys.
+		slices.SortFunc(added, func(a, b idNode) int { return strings.Compare(a.Key, b.Key) })
+		frontier = frontier[:0]
+		for _, n := range added {
 			if len(visited) >= maxNodes {
 				truncated = true
 				break
 			}
-			visited[k] = n
-			frontier = append(frontier, k)
+			visited[n.id] = n.Node
+			frontier = append(frontier, n.id)
 		}
 		for _, e := range adjacent {
-			id := edgeID{from: e.From, to: e.To, typ: e.Type}
-			if seen[id] {
+			if seen[e.idEdge] {
 				continue
 			}
-			_, okFrom := visited[e.From]
-			_, okTo := visited[e.To]
-			if okFrom && okTo {
-				seen[id] = true
-				edges = append(edges, e)
+			from, okFrom := visited[e.from]
+			to, okTo := visited[e.to]
+			if !okFrom || !okTo {
+				continue
 			}
+			seen[e.idEdge] = true
+			ge, err := e.edge(from.Key, to.Key)
+			if err != nil {
+				return graph.Subgraph{}, internal(ctx, "read edges", err)
+			}
+			edges = append(edges, ge)
 		}
 	}
 
@@ -277,23 +258,92 @@ func compareEdges(a, b graph.Edge) int {
 	return cmp.Or(strings.Compare(a.From, b.From), strings.Compare(string(a.Type), string(b.Type)), strings.Compare(a.To, b.To))
 }
 
+// idNode is a node read with its id.
+type idNode struct {
+	id int64
+	graph.Node
+}
+
+// collectIDNodes runs a query returning id and nodeColumns.
+func collectIDNodes(ctx context.Context, q queryer, query string, args ...any) ([]idNode, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []idNode
+	for rows.Next() {
+		var n idNode
+		var err error
+		if n.Node, err = scanNode(rows, &n.id); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// idEdge is an edge's identity by node ids.
+type idEdge struct {
+	from, to int64
+	typ      string
+}
+
+// rawEdge is an edge row as a traversal reads it: its props and facets are
+// decoded only if the edge is kept.
+type rawEdge struct {
+	idEdge
+	props, facets sql.NullString
+	prov          graph.Provenance
+}
+
+// edge returns the graph.Edge between the nodes with these keys.
+func (e *rawEdge) edge(from, to string) (graph.Edge, error) {
+	ge := graph.Edge{Type: graph.EdgeType(e.typ), From: from, To: to, Provenance: e.prov}
+	var err error
+	if ge.Props, err = decodeProps(e.props.String); err != nil {
+		return ge, fmt.Errorf("edge %s: %w", ge.ID(), err)
+	}
+	if ge.Facets, err = decodeFacets(e.facets.String); err != nil {
+		return ge, fmt.Errorf("edge %s: %w", ge.ID(), err)
+	}
+	return ge, nil
+}
+
 // adjacentEdges returns the edges (of types, visible as of asOf) leaving
 // (Downstream), entering (Upstream) or touching (Both) the frontier. With
 // Both an edge between two frontier nodes comes back twice; the caller
 // keeps it once.
-func (s *Store) adjacentEdges(ctx context.Context, q queryer, frontier []string, dir graph.Direction, types, asOf any) ([]graph.Edge, error) {
-	keys := jsonList(frontier)
-	var out []graph.Edge
+func adjacentEdges(ctx context.Context, q queryer, frontier []int64, dir graph.Direction, types, asOf any) ([]rawEdge, error) {
+	ids := jsonInts(frontier)
+	var out []rawEdge
 	for _, col := range directionColumns(dir) {
 		// col is one of two constants, never input.
-		got, err := collectEdges(ctx, q, `SELECT `+edgeColumns+` FROM edges
+		rows, err := q.QueryContext(ctx, `SELECT from_id, type, to_id, nullif(props, '{}'), nullif(facets, '{}'),
+				first_seen, last_seen, first_offset, last_offset FROM edges
 			WHERE `+col+` IN (SELECT value FROM json_each(?1))
 			AND (?2 IS NULL OR type IN (SELECT value FROM json_each(?2)))
-			AND (?3 IS NULL OR first_seen IS NULL OR first_seen <= ?3)`, keys, types, asOf)
+			AND (?3 IS NULL OR first_seen IS NULL OR first_seen <= ?3)`, ids, types, asOf)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, got...)
+		for rows.Next() {
+			var e rawEdge
+			var fs, ls, fo, lo sql.NullInt64
+			if err := rows.Scan(&e.from, &e.typ, &e.to, &e.props, &e.facets, &fs, &ls, &fo, &lo); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			e.prov = graph.Provenance{
+				FirstSeen: nullNanosToTime(fs), LastSeen: nullNanosToTime(ls),
+				FirstOffset: fo.Int64, LastOffset: lo.Int64,
+			}
+			out = append(out, e)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -302,11 +352,11 @@ func (s *Store) adjacentEdges(ctx context.Context, q queryer, frontier []string,
 func directionColumns(dir graph.Direction) []string {
 	switch dir {
 	case graph.Upstream:
-		return []string{"to_key"}
+		return []string{"to_id"}
 	case graph.Both:
-		return []string{"from_key", "to_key"}
+		return []string{"from_id", "to_id"}
 	}
-	return []string{"from_key"}
+	return []string{"from_id"}
 }
 
 // Search returns nodes whose key or "name" property contains q.Text

@@ -4,31 +4,41 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync"
 
 	"github.com/redthread/redthread/graph"
 )
 
 // storeSchema creates the graph's tables.
 //
-// Props and facets are JSON text merged in SQL by json_patch, so an upsert
-// is one statement with no read-modify-write round trip through Go.
-//
 // Nodes are a rowid table, because their facets (a dataset's schema) can
-// be kilobytes, which a clustered key index handles badly. Edges rarely
-// carry more than a few props, so they are clustered on their identity
-// (WITHOUT ROWID): one B-tree fewer to write per edge, and a downstream
-// step reads the rows straight from the primary key.
+// be kilobytes, which a clustered key index handles badly. Their integer
+// id is what edges refer to: keys are long strings (a dataset key holds a
+// URI), and an edge identified by two of them made every edge B-tree wide
+// and every traversal step a text join. Apply resolves keys to ids in Go,
+// through a cache (nodeIDCache), so that checking an edge's endpoints is
+// usually a map lookup, not a query.
+//
+// Edges rarely carry more than a few props, so they are clustered on their
+// identity (WITHOUT ROWID): one B-tree fewer to write per edge, and a
+// downstream step reads the rows straight from the primary key; edges_to
+// serves the upstream step.
+//
+// Props and facets are JSON text; an update merges its patch in SQL with
+// json_patch, so an upsert needs no read-modify-write round trip through
+// Go. An insert stores the patch as Go encoded it.
 //
 // key_fold and name_fold are the key and the "name" property lower-cased
 // in Go (see fold), for Search; key_fold is NULL when it would repeat the
 // key, which keeps most rows shorter.
 //
-// node_counts and edge_counts are kept by triggers that fire on real inserts
-// only (an upsert that updates fires UPDATE triggers instead), so Counts
-// reads a few rows instead of scanning the graph.
+// node_counts and edge_counts are kept by Apply, which knows which of its
+// statements inserted a row, so Counts reads a few rows instead of scanning
+// the graph. (Version 1 kept them with triggers, which made every upsert a
+// multi-table write that SQLite wraps in a statement journal.)
 var storeSchema = schema{
 	component: "graph",
-	version:   1,
+	version:   2,
 	onChange:  "the graph is a projection of the event log; rebuild it from the log (redthread reindex)",
 	stmts:     storeTables,
 }
@@ -49,28 +59,20 @@ var storeTables = []string{
 	)`,
 	`CREATE INDEX IF NOT EXISTS nodes_label_key ON nodes (label, key)`,
 	`CREATE TABLE IF NOT EXISTS edges (
-		from_key     TEXT NOT NULL,
+		from_id      INTEGER NOT NULL,
 		type         TEXT NOT NULL,
-		to_key       TEXT NOT NULL,
+		to_id        INTEGER NOT NULL,
 		props        TEXT NOT NULL,
 		facets       TEXT NOT NULL,
 		first_seen   INTEGER,
 		last_seen    INTEGER,
 		first_offset INTEGER,
 		last_offset  INTEGER,
-		PRIMARY KEY (from_key, type, to_key)
+		PRIMARY KEY (from_id, type, to_id)
 	) WITHOUT ROWID`,
-	`CREATE INDEX IF NOT EXISTS edges_to_type ON edges (to_key, type, from_key)`,
+	`CREATE INDEX IF NOT EXISTS edges_to ON edges (to_id, type, from_id)`,
 	`CREATE TABLE IF NOT EXISTS node_counts (label TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID`,
 	`CREATE TABLE IF NOT EXISTS edge_counts (type TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID`,
-	`CREATE TRIGGER IF NOT EXISTS nodes_count AFTER INSERT ON nodes BEGIN
-		INSERT INTO node_counts (label, n) VALUES (NEW.label, 1)
-			ON CONFLICT (label) DO UPDATE SET n = n + 1;
-	END`,
-	`CREATE TRIGGER IF NOT EXISTS edges_count AFTER INSERT ON edges BEGIN
-		INSERT INTO edge_counts (type, n) VALUES (NEW.type, 1)
-			ON CONFLICT (type) DO UPDATE SET n = n + 1;
-	END`,
 	`CREATE TABLE IF NOT EXISTS projection_state (
 		id             INTEGER PRIMARY KEY CHECK (id = 1),
 		applied_offset INTEGER NOT NULL
@@ -78,93 +80,128 @@ var storeTables = []string{
 	`INSERT OR IGNORE INTO projection_state (id, applied_offset) VALUES (1, 0)`,
 }
 
-// The merge rules of graph.Mutation, in SQL. Parameters are numbered
-// because the raw props patch (?3 for nodes) is used twice: stripped of its
-// nulls on insert, applied with them on update; excluded.props would have
-// lost the nulls that mean "remove this key".
+// storePragmas are the writer's settings beyond openPools' own. The graph
+// is a projection that Apply can replay from the event log, which is
+// fsynced on its own file: losing the last commits to a power cut costs a
+// replay, never data, so the store skips fsync altogether (WAL keeps the
+// file consistent either way). A large autocheckpoint lets big Apply calls
+// append to the WAL rather than stop to copy pages back.
+var storePragmas = []string{
+	"wal_autocheckpoint(20000)",
+	"cache_size(-65536)", // KiB: 64 MB, the hot parts of three B-trees
+}
+
+// The merge rules of graph.Mutation, in SQL.
+//
+// An insert is tried first and does nothing when the row exists (zero rows
+// affected): then the update runs. Neither statement touches another
+// table, so SQLite needs no statement journal for them. The insert gets
+// props without the nulls that mean "remove this key" (Go drops them), the
+// update gets them all (json_patch applies them).
 //
 // first/last seen and offsets keep the min/max of the known values: NULL is
-// "unknown", and coalesce makes min/max skip it.
+// "unknown", and coalesce makes min/max skip it. When a mutation brings no
+// props and no facets, the cheaper "seen" update leaves them alone.
 const (
-	upsertNodeSQL = `INSERT INTO nodes (key, label, props, facets, key_fold, name_fold,
+	insertNodeSQL = `INSERT INTO nodes (key, label, props, facets, key_fold, name_fold,
 			first_seen, last_seen, first_offset, last_offset)
-		VALUES (?1, ?2, json_patch('{}', ?3), json_patch('{}', ?4), ?5, ?7, ?8, ?9, ?10, ?11)
-		ON CONFLICT (key) DO UPDATE SET
-			props = CASE WHEN ?3 = '{}' THEN props ELSE json_patch(props, ?3) END,
-			facets = CASE WHEN ?4 = '{}' THEN facets ELSE json_patch(facets, ?4) END,
-			name_fold = CASE WHEN ?6 THEN ?7 ELSE name_fold END,
-			first_seen = min(coalesce(first_seen, ?8), coalesce(?8, first_seen)),
-			last_seen = max(coalesce(last_seen, ?9), coalesce(?9, last_seen)),
-			first_offset = min(coalesce(first_offset, ?10), coalesce(?10, first_offset)),
-			last_offset = max(coalesce(last_offset, ?11), coalesce(?11, last_offset))`
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (key) DO NOTHING`
 
-	// The WHERE makes the insert conditional on both endpoints existing (in
-	// the store, or inserted earlier in this transaction); zero rows
-	// affected means one is missing. An existing edge has both endpoints
-	// already, nodes are never deleted.
-	upsertEdgeSQL = `INSERT INTO edges (from_key, type, to_key, props, facets,
+	mergeNodeSet = `
+			props = CASE WHEN ?1 = '{}' THEN props ELSE json_patch(props, ?1) END,
+			facets = CASE WHEN ?2 = '{}' THEN facets ELSE json_patch(facets, ?2) END,
+			name_fold = CASE WHEN ?3 THEN ?4 ELSE name_fold END,` + seenSet
+
+	seenSet = `
+			first_seen = min(coalesce(first_seen, ?5), coalesce(?5, first_seen)),
+			last_seen = max(coalesce(last_seen, ?6), coalesce(?6, last_seen)),
+			first_offset = min(coalesce(first_offset, ?7), coalesce(?7, first_offset)),
+			last_offset = max(coalesce(last_offset, ?8), coalesce(?8, last_offset))`
+
+	// The seen-only statements take the same numbered parameters, the unused
+	// ones bound to NULL, so one argument list serves both.
+	mergeNodeByIDSQL  = `UPDATE nodes SET` + mergeNodeSet + ` WHERE id = ?9`
+	seenNodeByIDSQL   = `UPDATE nodes SET` + seenSet + ` WHERE id = ?9`
+	mergeNodeByKeySQL = `UPDATE nodes SET` + mergeNodeSet + ` WHERE key = ?9 RETURNING id`
+
+	nodeIDSQL = `SELECT id FROM nodes WHERE key = ?`
+
+	insertEdgeSQL = `INSERT INTO edges (from_id, type, to_id, props, facets,
 			first_seen, last_seen, first_offset, last_offset)
-		SELECT ?1, ?2, ?3, json_patch('{}', ?4), json_patch('{}', ?5), ?6, ?7, ?8, ?9
-		WHERE EXISTS (SELECT 1 FROM nodes WHERE key = ?1) AND EXISTS (SELECT 1 FROM nodes WHERE key = ?3)
-		ON CONFLICT (from_key, type, to_key) DO UPDATE SET
-			props = CASE WHEN ?4 = '{}' THEN props ELSE json_patch(props, ?4) END,
-			facets = CASE WHEN ?5 = '{}' THEN facets ELSE json_patch(facets, ?5) END,
-			first_seen = min(coalesce(first_seen, ?6), coalesce(?6, first_seen)),
-			last_seen = max(coalesce(last_seen, ?7), coalesce(?7, last_seen)),
-			first_offset = min(coalesce(first_offset, ?8), coalesce(?8, first_offset)),
-			last_offset = max(coalesce(last_offset, ?9), coalesce(?9, last_offset))`
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (from_id, type, to_id) DO NOTHING`
 
-	nodeExistsSQL = `SELECT EXISTS (SELECT 1 FROM nodes WHERE key = ?)`
+	mergeEdgeSQL = `UPDATE edges SET
+			props = CASE WHEN ?1 = '{}' THEN props ELSE json_patch(props, ?1) END,
+			facets = CASE WHEN ?2 = '{}' THEN facets ELSE json_patch(facets, ?2) END,` + seenSet + `
+		WHERE from_id = ?9 AND type = ?10 AND to_id = ?11`
+	seenEdgeSQL = `UPDATE edges SET` + seenSet + `
+		WHERE from_id = ?9 AND type = ?10 AND to_id = ?11`
+
+	countNodesSQL = `INSERT INTO node_counts (label, n) VALUES (?, ?) ON CONFLICT (label) DO UPDATE SET n = n + excluded.n`
+	countEdgesSQL = `INSERT INTO edge_counts (type, n) VALUES (?, ?) ON CONFLICT (type) DO UPDATE SET n = n + excluded.n`
 
 	setAppliedSQL = `UPDATE projection_state SET applied_offset = max(applied_offset, ?) WHERE id = 1`
 )
 
 // Store is the graph on SQLite. It is safe for concurrent use: reads run
 // on a pool of connections, each in a snapshot of its own, alongside Apply,
-// which runs on the one writer connection.
+// which runs on the one writer connection, one call at a time.
 type Store struct {
 	db *pools
 
-	upsertNode *sql.Stmt
-	upsertEdge *sql.Stmt
-	nodeExists *sql.Stmt
-	setApplied *sql.Stmt
+	// applyMu serializes Apply calls, which share the one writer connection
+	// anyway, so that ids and their cache move in step with commits.
+	applyMu sync.Mutex
+	ids     *nodeIDCache // key → id of committed nodes; guarded by applyMu
+
+	stmts storeStmts
+}
+
+// storeStmts are the writer's prepared statements.
+type storeStmts struct {
+	insertNode, mergeNodeByID, seenNodeByID, mergeNodeByKey, nodeID *sql.Stmt
+	insertEdge, mergeEdge, seenEdge                                 *sql.Stmt
+	countNodes, countEdges, setApplied                              *sql.Stmt
+}
+
+func (st *storeStmts) all() []**sql.Stmt {
+	return []**sql.Stmt{&st.insertNode, &st.mergeNodeByID, &st.seenNodeByID, &st.mergeNodeByKey, &st.nodeID,
+		&st.insertEdge, &st.mergeEdge, &st.seenEdge, &st.countNodes, &st.countEdges, &st.setApplied}
 }
 
 var _ graph.Store = (*Store)(nil)
 
 // OpenStore opens (creating if needed) the graph in the SQLite file at
-// path. Its commits are not fsynced one by one (see syncNormal): the event
-// log is the system of record and the store replays it from AppliedOffset.
+// path. Its commits are not fsynced (see storePragmas): the event log is
+// the system of record and the store replays it from AppliedOffset.
+//
+// The store should have its file to itself: sharing it with the event log
+// would make the two queue for SQLite's one write lock.
 func OpenStore(path string) (*Store, error) {
 	ctx := context.Background()
-	p, err := openPools(ctx, path, syncNormal, storeSchema)
+	p, err := openPools(ctx, path, syncOff, storeSchema, storePragmas...)
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: p}
-	prepare := func(dst **sql.Stmt, query string) {
-		if err != nil {
-			return
+	s := &Store{db: p, ids: newNodeIDCache(nodeIDCacheSize)}
+	queries := []string{insertNodeSQL, mergeNodeByIDSQL, seenNodeByIDSQL, mergeNodeByKeySQL, nodeIDSQL,
+		insertEdgeSQL, mergeEdgeSQL, seenEdgeSQL, countNodesSQL, countEdgesSQL, setAppliedSQL}
+	for i, dst := range s.stmts.all() {
+		if *dst, err = p.w.PrepareContext(ctx, queries[i]); err != nil {
+			s.Close()
+			return nil, graph.Internal(fmt.Errorf("sqlite: prepare store statements: %w", err))
 		}
-		*dst, err = p.w.PrepareContext(ctx, query)
-	}
-	prepare(&s.upsertNode, upsertNodeSQL)
-	prepare(&s.upsertEdge, upsertEdgeSQL)
-	prepare(&s.nodeExists, nodeExistsSQL)
-	prepare(&s.setApplied, setAppliedSQL)
-	if err != nil {
-		s.Close()
-		return nil, graph.Internal(fmt.Errorf("sqlite: prepare store statements: %w", err))
 	}
 	return s, nil
 }
 
 // Close closes the store's statements and connections.
 func (s *Store) Close() error {
-	for _, st := range []*sql.Stmt{s.upsertNode, s.upsertEdge, s.nodeExists, s.setApplied} {
-		if st != nil {
-			st.Close()
+	for _, st := range s.stmts.all() {
+		if *st != nil {
+			(*st).Close()
 		}
 	}
 	return s.db.close()
@@ -190,62 +227,180 @@ func (s *Store) Apply(ctx context.Context, batches ...graph.Batch) error {
 		return nil
 	}
 
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
 	tx, err := s.db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return internal(ctx, "begin apply", err)
 	}
 	defer tx.Rollback()
-	upsertNode := tx.StmtContext(ctx, s.upsertNode)
-	upsertEdge := tx.StmtContext(ctx, s.upsertEdge)
-
+	a := applier{ctx: ctx, tx: tx, st: &s.stmts, ids: s.ids,
+		added: map[string]int64{}, nodeCounts: map[graph.Label]int64{}, edgeCounts: map[graph.EdgeType]int64{}}
 	for _, op := range p.ops {
-		if n := op.node; n != nil {
-			if _, err := upsertNode.ExecContext(ctx, n.key, string(n.label), n.props, n.facets, n.keyFold,
-				n.nameSet, n.nameFold, n.firstSeen, n.lastSeen, n.firstOffset, n.lastOffset); err != nil {
-				return internal(ctx, "upsert node "+n.key, err)
-			}
-			continue
+		if op.node != nil {
+			err = a.node(op.node)
+		} else {
+			err = a.edge(op.edge)
 		}
-		e := op.edge
-		res, err := upsertEdge.ExecContext(ctx, e.from, string(e.typ), e.to, e.props, e.facets,
-			e.firstSeen, e.lastSeen, e.firstOffset, e.lastOffset)
 		if err != nil {
-			return internal(ctx, "upsert edge", err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return internal(ctx, "upsert edge", err)
-		} else if n == 0 {
-			return s.missingEndpoint(ctx, tx, e)
+			return err
 		}
 	}
+	if err := a.counts(); err != nil {
+		return err
+	}
 	if p.maxOffset > 0 {
-		if _, err := tx.StmtContext(ctx, s.setApplied).ExecContext(ctx, p.maxOffset); err != nil {
+		if _, err := a.stmt(s.stmts.setApplied).ExecContext(ctx, p.maxOffset); err != nil {
 			return internal(ctx, "record applied offset", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return internal(ctx, "commit apply", err)
 	}
+	// Only now are the new ids real: a rolled-back Apply leaves the cache
+	// as it was.
+	for k, id := range a.added {
+		s.ids.put(k, id)
+	}
 	return nil
 }
 
-// missingEndpoint builds the error for an edge the store refused: it names
-// the endpoint that does not exist and the mutation that asked for it.
-func (s *Store) missingEndpoint(ctx context.Context, tx *sql.Tx, e *edgeOp) error {
-	exists := tx.StmtContext(ctx, s.nodeExists)
-	for _, end := range []struct{ field, key string }{{"from", e.from}, {"to", e.to}} {
-		var ok bool
-		if err := exists.QueryRowContext(ctx, end.key).Scan(&ok); err != nil {
-			return internal(ctx, "check edge endpoint", err)
+// applier runs one Apply's statements in its transaction.
+type applier struct {
+	ctx   context.Context
+	tx    *sql.Tx
+	st    *storeStmts
+	txSt  map[*sql.Stmt]*sql.Stmt // the statements bound to tx
+	ids   *nodeIDCache
+	added map[string]int64 // ids resolved in this transaction, cached on commit
+
+	nodeCounts map[graph.Label]int64
+	edgeCounts map[graph.EdgeType]int64
+}
+
+// stmt returns st bound to the transaction.
+func (a *applier) stmt(st *sql.Stmt) *sql.Stmt {
+	if t, ok := a.txSt[st]; ok {
+		return t
+	}
+	if a.txSt == nil {
+		a.txSt = map[*sql.Stmt]*sql.Stmt{}
+	}
+	t := a.tx.StmtContext(a.ctx, st)
+	a.txSt[st] = t
+	return t
+}
+
+// lookup returns the id of the node with key, or 0 if there is none (yet:
+// at this point of the transaction).
+func (a *applier) lookup(key string) (int64, error) {
+	if id, ok := a.added[key]; ok {
+		return id, nil
+	}
+	if id, ok := a.ids.get(key); ok {
+		return id, nil
+	}
+	var id int64
+	switch err := a.stmt(a.st.nodeID).QueryRowContext(a.ctx, key).Scan(&id); err {
+	case nil:
+		a.added[key] = id
+		return id, nil
+	case sql.ErrNoRows:
+		return 0, nil
+	default:
+		return 0, internal(a.ctx, "look up node "+key, err)
+	}
+}
+
+// node upserts one node.
+func (a *applier) node(n *nodeOp) error {
+	id, ok := a.added[n.key]
+	if !ok {
+		id, ok = a.ids.get(n.key)
+	}
+	if ok { // known to exist: update it by id
+		st := a.st.seenNodeByID
+		if n.hasContent {
+			st = a.st.mergeNodeByID
 		}
-		if !ok {
+		if _, err := a.stmt(st).ExecContext(a.ctx, n.props, n.facets, n.nameSet, n.nameFold,
+			n.firstSeen, n.lastSeen, n.firstOffset, n.lastOffset, id); err != nil {
+			return internal(a.ctx, "update node "+n.key, err)
+		}
+		return nil
+	}
+	res, err := a.stmt(a.st.insertNode).ExecContext(a.ctx, n.key, string(n.label), n.insertProps, n.facets,
+		n.keyFold, n.nameFold, n.firstSeen, n.lastSeen, n.firstOffset, n.lastOffset)
+	if err != nil {
+		return internal(a.ctx, "insert node "+n.key, err)
+	}
+	if inserted, err := res.RowsAffected(); err != nil {
+		return internal(a.ctx, "insert node "+n.key, err)
+	} else if inserted == 1 {
+		if id, err = res.LastInsertId(); err != nil {
+			return internal(a.ctx, "insert node "+n.key, err)
+		}
+		a.nodeCounts[n.label]++
+	} else if err := a.stmt(a.st.mergeNodeByKey).QueryRowContext(a.ctx, n.props, n.facets, n.nameSet, n.nameFold,
+		n.firstSeen, n.lastSeen, n.firstOffset, n.lastOffset, n.key).Scan(&id); err != nil {
+		return internal(a.ctx, "update node "+n.key, err)
+	}
+	a.added[n.key] = id
+	return nil
+}
+
+// edge upserts one edge, or reports the endpoint that does not exist.
+func (a *applier) edge(e *edgeOp) error {
+	var ids [2]int64
+	for i, end := range [2]struct{ field, key string }{{"from", e.from}, {"to", e.to}} {
+		id, err := a.lookup(end.key)
+		if err != nil {
+			return err
+		}
+		if id == 0 {
 			return graph.FieldErrorf(graph.EINVALID, e.field+"."+end.field,
 				"edge %s: node %q does not exist; upsert it first (in the store, or earlier in the batch)",
 				graph.Edge{From: e.from, Type: e.typ, To: e.to}.ID(), end.key)
 		}
+		ids[i] = id
 	}
-	// Unreachable while nodes are never deleted; say so rather than panic.
-	return graph.Internal(fmt.Errorf("sqlite: edge %s was not written though both endpoints exist", e.from+" "+string(e.typ)+" "+e.to))
+	res, err := a.stmt(a.st.insertEdge).ExecContext(a.ctx, ids[0], string(e.typ), ids[1], e.insertProps, e.facets,
+		e.firstSeen, e.lastSeen, e.firstOffset, e.lastOffset)
+	if err != nil {
+		return internal(a.ctx, "insert edge", err)
+	}
+	inserted, err := res.RowsAffected()
+	if err != nil {
+		return internal(a.ctx, "insert edge", err)
+	}
+	if inserted == 1 {
+		a.edgeCounts[e.typ]++
+		return nil
+	}
+	st := a.st.seenEdge
+	if e.hasContent {
+		st = a.st.mergeEdge
+	}
+	if _, err := a.stmt(st).ExecContext(a.ctx, e.props, e.facets, nil, nil,
+		e.firstSeen, e.lastSeen, e.firstOffset, e.lastOffset, ids[0], string(e.typ), ids[1]); err != nil {
+		return internal(a.ctx, "update edge", err)
+	}
+	return nil
+}
+
+// counts adds the rows this transaction inserted to the counts.
+func (a *applier) counts() error {
+	for l, n := range a.nodeCounts {
+		if _, err := a.stmt(a.st.countNodes).ExecContext(a.ctx, string(l), n); err != nil {
+			return internal(a.ctx, "count nodes", err)
+		}
+	}
+	for t, n := range a.edgeCounts {
+		if _, err := a.stmt(a.st.countEdges).ExecContext(a.ctx, string(t), n); err != nil {
+			return internal(a.ctx, "count edges", err)
+		}
+	}
+	return nil
 }
 
 // AppliedOffset returns the highest log offset Apply has recorded.

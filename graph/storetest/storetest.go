@@ -65,6 +65,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"ValueTypes", testValueTypes},
 		{"Invalid", testInvalid},
 		{"AppliedOffset", testAppliedOffset},
+		{"RollbackForgets", testRollbackForgets},
 		{"Direction", testDirection},
 		{"Depth", testDepth},
 		{"DepthClamp", testDepthClamp},

@@ -429,3 +429,48 @@ func chain(n int) []string {
 	}
 	return keys
 }
+
+// testRollbackForgets checks that a node upserted by an Apply call that
+// failed is not there for a later call: an edge to it must still be
+// refused, and upserting it again must count it once. (A store that caches
+// what it wrote must drop what a rollback undid.)
+func testRollbackForgets(t *testing.T, newStore NewStore) {
+	s := newStore(t)
+	apply(t, s, batch(1, nodeMut(keyRun, graph.LabelRun, at(0), nil)))
+	missing := graph.JobKey("airflow", "never")
+	err := s.Apply(t.Context(), batch(2,
+		nodeMut(keyDV, graph.LabelDatasetVersion, at(0), graph.Props{"rows": 1}),
+		edgeMut(keyRun, graph.EdgeWrote, keyDV, at(0)),
+		edgeMut(keyRun, graph.EdgeRunOf, missing, at(0)),
+	))
+	wantCode(t, err, graph.EINVALID)
+
+	err = s.Apply(t.Context(), batch(3, edgeMut(keyRun, graph.EdgeWrote, keyDV, at(0))))
+	wantCode(t, err, graph.EINVALID)
+	if !strings.Contains(err.Error(), keyDV) {
+		t.Errorf("error %q does not name the node the failed call had upserted, %q", err, keyDV)
+	}
+	if got, err := s.Nodes(t.Context(), keyDV); err != nil || len(got) != 0 {
+		t.Fatalf("Nodes(%q) = %v, %v; want none", keyDV, got, err)
+	}
+
+	apply(t, s, batch(4, nodeMut(keyDV, graph.LabelDatasetVersion, at(1), nil), edgeMut(keyRun, graph.EdgeWrote, keyDV, at(1))))
+	apply(t, s, batch(5, edgeMut(keyRun, graph.EdgeWrote, keyDV, at(2))))
+	c, err := s.Counts(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := graph.Counts{
+		Nodes: map[graph.Label]int64{graph.LabelRun: 1, graph.LabelDatasetVersion: 1},
+		Edges: map[graph.EdgeType]int64{graph.EdgeWrote: 1},
+	}
+	if d := cmp.Diff(want, c); d != "" {
+		t.Errorf("counts (-want +got):\n%s", d)
+	}
+	if got := mustNode(t, s, keyDV); got.FirstOffset != 4 || len(got.Props) != 0 {
+		t.Errorf("node %q = %+v; want it as the successful call made it (offset 4, no props)", keyDV, got)
+	}
+	if e, ok := findEdge(t, s, keyRun, graph.EdgeWrote, keyDV); !ok || e.FirstOffset != 4 || e.LastOffset != 5 {
+		t.Errorf("edge = %+v, %v; want offsets 4..5", e, ok)
+	}
+}
