@@ -69,7 +69,8 @@ func mutationProvenance(p graph.Provenance, batchOffset int64) provenance {
 // content is what node and edge upserts share: the merged props patch,
 // facets and provenance, and, after finish, their statement arguments.
 type content struct {
-	field string // where the first mutation was, for errors
+	at   mutRef // where the first mutation was, for errors
+	kind string // ".node" or ".edge"
 
 	patch   graph.Props       // normalized; nil values remove keys
 	facetsM map[string]string // facet name → verbatim JSON
@@ -84,17 +85,25 @@ type content struct {
 	firstOffset, lastOffset any
 }
 
-func newContent(field string) content {
-	return content{field: field, patch: graph.Props{}, facetsM: map[string]string{}}
-}
+// field names a field of the first mutation, as "batches[0].mutations[3].node.props".
+func (c *content) field(rest string) string { return c.at.field(c.kind + rest) }
 
-// merge overlays a later mutation's content.
+// merge overlays a later mutation's content. It may keep patch and facets,
+// which the caller must not use again.
 func (c *content) merge(patch graph.Props, facets map[string]string, prov provenance) {
-	for k, v := range patch {
-		c.patch[k] = v
+	if c.patch == nil {
+		c.patch = patch
+	} else {
+		for k, v := range patch {
+			c.patch[k] = v
+		}
 	}
-	for k, v := range facets {
-		c.facetsM[k] = v
+	if c.facetsM == nil {
+		c.facetsM = facets
+	} else {
+		for k, v := range facets {
+			c.facetsM[k] = v
+		}
 	}
 	c.prov.merge(prov)
 }
@@ -103,11 +112,11 @@ func (c *content) merge(patch graph.Props, facets map[string]string, prov proven
 func (c *content) finish() error {
 	var err error
 	if c.props, c.insertProps, err = encodeProps(c.patch); err != nil {
-		return graph.FieldErrorf(graph.EINVALID, c.field+".props", "%s", messageOnly(err))
+		return graph.FieldErrorf(graph.EINVALID, c.field(".props"), "%s", messageOnly(err))
 	}
 	c.hasContent = len(c.patch) > 0 || len(c.facetsM) > 0
 	if c.facets, err = encodeFacets(c.facetsM); err != nil {
-		return graph.FieldErrorf(graph.EINVALID, c.field+".facets", "%s", messageOnly(err))
+		return graph.FieldErrorf(graph.EINVALID, c.field(".facets"), "%s", messageOnly(err))
 	}
 	c.firstSeen, c.lastSeen = timeToNanos(c.prov.firstSeen), timeToNanos(c.prov.lastSeen)
 	c.firstOffset, c.lastOffset = offsetArg(c.prov.firstOffset), offsetArg(c.prov.lastOffset)
@@ -164,40 +173,40 @@ func planApply(batches []graph.Batch) (*applyPlan, error) {
 		}
 		p.maxOffset = max(p.maxOffset, b.Offset)
 		for mi, m := range b.Mutations {
-			field := fmt.Sprintf("batches[%d].mutations[%d]", bi, mi)
+			at := mutRef{bi, mi}
 			switch m.Kind {
 			case graph.UpsertNode:
 				n := m.Node
-				if err := checkKey(field+".node.key", n.Key); err != nil {
+				if err := checkKey(at, ".node.key", n.Key); err != nil {
 					return nil, err
 				}
 				if !n.Label.Valid() {
-					return nil, graph.FieldErrorf(graph.EINVALID, field+".node.label", "unknown label %q", n.Label)
+					return nil, graph.FieldErrorf(graph.EINVALID, at.field(".node.label"), "unknown label %q", n.Label)
 				}
-				patch, facets, err := normalizeContent(field+".node", n.Props, n.Facets)
+				patch, facets, err := normalizeContent(at, ".node", n.Props, n.Facets)
 				if err != nil {
 					return nil, err
 				}
 				prov := mutationProvenance(n.Provenance, b.Offset)
 				op := nodes[n.Key]
 				if op == nil {
-					op = &nodeOp{key: n.Key, label: n.Label, content: newContent(field + ".node")}
+					op = &nodeOp{key: n.Key, label: n.Label, content: content{at: at, kind: ".node"}}
 					nodes[n.Key] = op
 					p.ops = append(p.ops, applyOp{node: op})
 				}
 				op.merge(patch, facets, prov)
 			case graph.UpsertEdge:
 				e := m.Edge
-				if err := checkKey(field+".edge.from", e.From); err != nil {
+				if err := checkKey(at, ".edge.from", e.From); err != nil {
 					return nil, err
 				}
-				if err := checkKey(field+".edge.to", e.To); err != nil {
+				if err := checkKey(at, ".edge.to", e.To); err != nil {
 					return nil, err
 				}
 				if !e.Type.Valid() {
-					return nil, graph.FieldErrorf(graph.EINVALID, field+".edge.type", "unknown edge type %q", e.Type)
+					return nil, graph.FieldErrorf(graph.EINVALID, at.field(".edge.type"), "unknown edge type %q", e.Type)
 				}
-				patch, facets, err := normalizeContent(field+".edge", e.Props, e.Facets)
+				patch, facets, err := normalizeContent(at, ".edge", e.Props, e.Facets)
 				if err != nil {
 					return nil, err
 				}
@@ -205,13 +214,13 @@ func planApply(batches []graph.Batch) (*applyPlan, error) {
 				id := edgeID{from: e.From, to: e.To, typ: e.Type}
 				op := edges[id]
 				if op == nil {
-					op = &edgeOp{from: e.From, to: e.To, typ: e.Type, content: newContent(field + ".edge")}
+					op = &edgeOp{from: e.From, to: e.To, typ: e.Type, content: content{at: at, kind: ".edge"}}
 					edges[id] = op
 					p.ops = append(p.ops, applyOp{edge: op})
 				}
 				op.merge(patch, facets, prov)
 			default:
-				return nil, graph.FieldErrorf(graph.EINVALID, field+".kind", "unknown mutation kind %d", m.Kind)
+				return nil, graph.FieldErrorf(graph.EINVALID, at.field(".kind"), "unknown mutation kind %d", m.Kind)
 			}
 		}
 	}
@@ -232,7 +241,11 @@ func planApply(batches []graph.Batch) (*applyPlan, error) {
 // checkKey rejects keys no store can hold the same way: empty ones, and
 // ones that are not valid UTF-8 or hold a NUL (SQLite's text functions
 // and Neo4j's strings would each treat those differently).
-func checkKey(field, key string) error {
+func checkKey(at mutRef, rest, key string) error {
+	if key != "" && strings.IndexByte(key, 0) < 0 && utf8.ValidString(key) {
+		return nil
+	}
+	field := at.field(rest)
 	switch {
 	case key == "":
 		return graph.FieldErrorf(graph.EINVALID, field, "empty key")
@@ -246,22 +259,38 @@ func checkKey(field, key string) error {
 
 // normalizeContent normalizes props and checks facets, naming the field of
 // the first problem.
-func normalizeContent(field string, props graph.Props, facets graph.Facets) (graph.Props, map[string]string, error) {
-	patch, err := graph.NormalizeProps(props)
-	if err != nil {
-		return nil, nil, graph.FieldErrorf(graph.EINVALID, field+"."+graph.ErrorField(err), "%s", messageOnly(err))
+// Empty props or facets come back nil.
+func normalizeContent(at mutRef, kind string, props graph.Props, facets graph.Facets) (graph.Props, map[string]string, error) {
+	var patch graph.Props
+	if len(props) > 0 {
+		var err error
+		if patch, err = graph.NormalizeProps(props); err != nil {
+			return nil, nil, graph.FieldErrorf(graph.EINVALID, at.field(kind+"."+graph.ErrorField(err)), "%s", messageOnly(err))
+		}
+	}
+	if len(facets) == 0 {
+		return patch, nil, nil
 	}
 	f := make(map[string]string, len(facets))
 	for name, raw := range facets {
 		if !utf8.ValidString(name) {
-			return nil, nil, graph.FieldErrorf(graph.EINVALID, field+".facets", "facet name %q is not valid UTF-8", name)
+			return nil, nil, graph.FieldErrorf(graph.EINVALID, at.field(kind+".facets"), "facet name %q is not valid UTF-8", name)
 		}
 		if !json.Valid(raw) || !utf8.Valid(raw) {
-			return nil, nil, graph.FieldErrorf(graph.EINVALID, field+".facets."+name, "not valid UTF-8 JSON")
+			return nil, nil, graph.FieldErrorf(graph.EINVALID, at.field(kind+".facets."+name), "not valid UTF-8 JSON")
 		}
 		f[name] = string(raw)
 	}
 	return patch, f, nil
+}
+
+// mutRef locates a mutation in the arguments of Apply.
+type mutRef struct{ batch, mutation int }
+
+// field names a field of the mutation, formatted only when an error needs
+// it.
+func (r mutRef) field(rest string) string {
+	return fmt.Sprintf("batches[%d].mutations[%d]%s", r.batch, r.mutation, rest)
 }
 
 // messageOnly is an *Error's message without its field, which the caller

@@ -234,9 +234,16 @@ func (s *Store) Apply(ctx context.Context, batches ...graph.Batch) error {
 		return internal(ctx, "begin apply", err)
 	}
 	defer tx.Rollback()
-	a := applier{ctx: ctx, tx: tx, st: &s.stmts, ids: s.ids,
+	// The statements run without ctx's cancellation: for a context that can
+	// end, the driver starts a watcher goroutine per statement, which costs
+	// more than a small statement. Apply checks ctx between statements
+	// instead, and database/sql rolls the transaction back if ctx ends.
+	a := applier{ctx: context.WithoutCancel(ctx), tx: tx, st: &s.stmts, ids: s.ids,
 		added: map[string]int64{}, nodeCounts: map[graph.Label]int64{}, edgeCounts: map[graph.EdgeType]int64{}}
 	for _, op := range p.ops {
+		if err := ctx.Err(); err != nil {
+			return internal(ctx, "apply", err)
+		}
 		if op.node != nil {
 			err = a.node(op.node)
 		} else {
@@ -250,7 +257,7 @@ func (s *Store) Apply(ctx context.Context, batches ...graph.Batch) error {
 		return err
 	}
 	if p.maxOffset > 0 {
-		if _, err := a.stmt(s.stmts.setApplied).ExecContext(ctx, p.maxOffset); err != nil {
+		if _, err := a.stmt(s.stmts.setApplied).ExecContext(a.ctx, p.maxOffset); err != nil {
 			return internal(ctx, "record applied offset", err)
 		}
 	}
@@ -358,7 +365,7 @@ func (a *applier) edge(e *edgeOp) error {
 			return err
 		}
 		if id == 0 {
-			return graph.FieldErrorf(graph.EINVALID, e.field+"."+end.field,
+			return graph.FieldErrorf(graph.EINVALID, e.field("."+end.field),
 				"edge %s: node %q does not exist; upsert it first (in the store, or earlier in the batch)",
 				graph.Edge{From: e.from, Type: e.typ, To: e.to}.ID(), end.key)
 		}
