@@ -1,0 +1,153 @@
+package neo4j
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+	"github.com/redthread/redthread/graph"
+)
+
+// rowsPerStatement caps the rows one UNWIND statement carries, so that a
+// large Apply call (a reindex, a bulk load) sends several statements of
+// bounded size within its one transaction.
+const rowsPerStatement = 2000
+
+// Apply applies the batches in order in one transaction together with
+// the highest batch offset, so that either all of them and their offset
+// are recorded or none. Every mutation is validated before the
+// transaction starts; an edge whose endpoint is neither in the store nor
+// upserted earlier in the call is an EINVALID error naming the endpoint,
+// and nothing of the call is applied. The driver retries the transaction
+// on transient errors (a lost connection, a deadlock, a leader switch);
+// Neo4j unreachable is EUNAVAILABLE.
+//
+// A batch is applied whatever its offset, as the SQLite store does: one
+// older than AppliedOffset is not skipped. Merges are idempotent.
+func (s *Store) Apply(ctx context.Context, batches ...graph.Batch) error {
+	p, err := planWrite(batches)
+	if err != nil {
+		return err
+	}
+	if p.count == 0 && p.maxOffset == 0 {
+		return nil
+	}
+	if err := s.ready(ctx); err != nil {
+		return err
+	}
+	stmts := p.statements()
+
+	sess := s.session(ctx, neo4j.AccessModeWrite)
+	defer sess.Close(context.WithoutCancel(ctx))
+	_, err = sess.ExecuteWrite(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
+		if len(p.mustExist) > 0 {
+			exists, err := existingKeys(ctx, tx, p.mustExist)
+			if err != nil {
+				return nil, err
+			}
+			if err := p.missingEndpoint(exists); err != nil {
+				return nil, err
+			}
+		}
+		for _, st := range stmts {
+			recs, err := run(ctx, tx, st.cypher, st.params)
+			if err != nil {
+				return nil, err
+			}
+			if st.wantRows >= 0 {
+				if got := countOf(recs); got != int64(st.wantRows) {
+					// Endpoints were checked above and nodes are never
+					// deleted: say so rather than write half a call.
+					return nil, graph.Internal(fmt.Errorf("neo4j: wrote %d of %d relationships of a statement", got, st.wantRows))
+				}
+			}
+		}
+		return nil, nil
+	})
+	if err != nil {
+		return classify(ctx, "apply", err)
+	}
+	return nil
+}
+
+// statement is one query of an Apply transaction.
+type statement struct {
+	cypher   string
+	params   map[string]any
+	wantRows int // relationships it must write; -1 for node and offset statements
+}
+
+// statements lists the queries of the plan: nodes by label, then
+// relationships by type (both in the order of graph.Labels and
+// graph.EdgeTypes, rows in key order), then the applied offset.
+func (p *writePlan) statements() []statement {
+	var out []statement
+	for _, l := range graph.Labels {
+		us := p.nodes[l]
+		for chunk := range slices.Chunk(us, rowsPerStatement) {
+			rows := make([]any, len(chunk))
+			for i, u := range chunk {
+				rows[i] = u.row()
+			}
+			out = append(out, statement{cypher: upsertNodesCypher(l), params: map[string]any{"rows": rows}, wantRows: -1})
+		}
+	}
+	for _, t := range graph.EdgeTypes {
+		us := p.edges[t]
+		for chunk := range slices.Chunk(us, rowsPerStatement) {
+			rows := make([]any, len(chunk))
+			for i, u := range chunk {
+				rows[i] = u.row()
+			}
+			out = append(out, statement{cypher: upsertEdgesCypher(t), params: map[string]any{"rows": rows}, wantRows: len(chunk)})
+		}
+	}
+	if p.maxOffset > 0 {
+		out = append(out, statement{cypher: setAppliedCypher, params: map[string]any{"id": stateID, "offset": p.maxOffset}, wantRows: -1})
+	}
+	return out
+}
+
+// existingKeys returns which of keys are nodes in the store.
+func existingKeys(ctx context.Context, tx neo4j.ManagedTransaction, keys map[string]bool) (map[string]bool, error) {
+	list := make([]any, 0, len(keys))
+	for k := range keys {
+		list = append(list, k)
+	}
+	recs, err := run(ctx, tx, existingKeysCypher, map[string]any{"keys": list})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(recs))
+	for _, r := range recs {
+		if k, ok := r.Values[0].(string); ok {
+			out[k] = true
+		}
+	}
+	return out, nil
+}
+
+// countOf reads the single count a statement returns.
+func countOf(recs []*neo4j.Record) int64 {
+	if len(recs) != 1 || len(recs[0].Values) != 1 {
+		return -1
+	}
+	n, _ := recs[0].Values[0].(int64)
+	return n
+}
+
+// AppliedOffset returns the highest log offset Apply has recorded.
+func (s *Store) AppliedOffset(ctx context.Context) (int64, error) {
+	return read(ctx, s, "read applied offset", func(tx neo4j.ManagedTransaction) (int64, error) {
+		recs, err := run(ctx, tx, appliedCypher, map[string]any{"id": stateID})
+		if err != nil {
+			return 0, err
+		}
+		if len(recs) == 0 {
+			return 0, nil
+		}
+		n, _ := recs[0].Values[0].(int64)
+		return n, nil
+	})
+}

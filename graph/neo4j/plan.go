@@ -1,0 +1,312 @@
+package neo4j
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/redthread/redthread/graph"
+)
+
+// A writePlan is what one Apply call writes, validated and worked out in Go
+// before its transaction starts.
+//
+// The mutations of one node (or one relationship) within the call are
+// merged into one upsert: props and facets overwrite key by key in log
+// order and provenance keeps min and max, which compose, so one upsert of
+// the merged patch leaves the graph as the sequence would. Then all nodes
+// are written before all relationships, grouped by label (and type) since
+// Cypher cannot take those as parameters, each group in key order so that
+// concurrent writers take their locks in one order.
+//
+// Writing nodes first would let an edge find an endpoint that the call
+// upserts only after it; the plan notices that instead (by the positions
+// of first mutations) and has the endpoint checked against the store as
+// it was before the call.
+type writePlan struct {
+	nodes     map[graph.Label][]*nodeUpsert
+	edges     map[graph.EdgeType][]*edgeUpsert
+	nodeByKey map[string]*nodeUpsert
+	edgeOrder []*edgeUpsert   // every edge upsert, in the order of its first mutation
+	maxOffset int64           // the highest batch offset
+	count     int             // node and edge upserts
+	mustExist map[string]bool // endpoints the call does not upsert in time
+}
+
+// change is what node and relationship upserts share.
+type change struct {
+	pos    int    // position of the first mutation in the call
+	field  string // where that mutation was, for errors
+	patch  graph.Props
+	facets map[string]string
+	prov   provenance
+}
+
+// nodeUpsert is the merged upsert of one node.
+type nodeUpsert struct {
+	key   string
+	label graph.Label // the first mutation's: an existing node keeps its own
+	change
+}
+
+// edgeUpsert is the merged upsert of one relationship.
+type edgeUpsert struct {
+	from, to string
+	typ      graph.EdgeType
+	change
+}
+
+type edgeKey struct {
+	from, to string
+	typ      graph.EdgeType
+}
+
+// provenance accumulates first/last seen and offsets; zero is unknown.
+type provenance struct {
+	firstSeen, lastSeen     time.Time
+	firstOffset, lastOffset int64
+}
+
+// add merges q into p: minimum of the firsts, maximum of the lasts,
+// ignoring unknowns.
+func (p *provenance) add(q provenance) {
+	if !q.firstSeen.IsZero() && (p.firstSeen.IsZero() || q.firstSeen.Before(p.firstSeen)) {
+		p.firstSeen = q.firstSeen
+	}
+	if !q.lastSeen.IsZero() && (p.lastSeen.IsZero() || q.lastSeen.After(p.lastSeen)) {
+		p.lastSeen = q.lastSeen
+	}
+	if q.firstOffset != 0 && (p.firstOffset == 0 || q.firstOffset < p.firstOffset) {
+		p.firstOffset = q.firstOffset
+	}
+	if q.lastOffset != 0 && (p.lastOffset == 0 || q.lastOffset > p.lastOffset) {
+		p.lastOffset = q.lastOffset
+	}
+}
+
+// provenanceOf is a mutation's provenance, offsets it leaves unknown
+// being its batch's (the log record it came from).
+func provenanceOf(p graph.Provenance, batchOffset int64) provenance {
+	q := provenance{firstSeen: p.FirstSeen, lastSeen: p.LastSeen, firstOffset: p.FirstOffset, lastOffset: p.LastOffset}
+	if q.firstOffset == 0 {
+		q.firstOffset = batchOffset
+	}
+	if q.lastOffset == 0 {
+		q.lastOffset = batchOffset
+	}
+	return q
+}
+
+// merge overlays a later mutation.
+func (c *change) merge(patch graph.Props, facets map[string]string, prov provenance) {
+	for k, v := range patch {
+		c.patch[k] = v
+	}
+	for k, v := range facets {
+		c.facets[k] = v
+	}
+	c.prov.add(prov)
+}
+
+// planWrite validates every mutation of batches and merges them. Invalid
+// input is an EINVALID error whose field locates the mutation, as in
+// "batches[2].mutations[5].edge.type".
+func planWrite(batches []graph.Batch) (*writePlan, error) {
+	p := &writePlan{
+		nodes:     map[graph.Label][]*nodeUpsert{},
+		edges:     map[graph.EdgeType][]*edgeUpsert{},
+		mustExist: map[string]bool{},
+		nodeByKey: map[string]*nodeUpsert{},
+	}
+	edges := map[edgeKey]*edgeUpsert{}
+	pos := 0
+	for bi, b := range batches {
+		if b.Offset < 0 {
+			return nil, graph.FieldErrorf(graph.EINVALID, fmt.Sprintf("batches[%d].offset", bi), "negative offset %d", b.Offset)
+		}
+		p.maxOffset = max(p.maxOffset, b.Offset)
+		for mi, m := range b.Mutations {
+			pos++
+			field := fmt.Sprintf("batches[%d].mutations[%d]", bi, mi)
+			switch m.Kind {
+			case graph.UpsertNode:
+				n := m.Node
+				if err := validKey(field+".node.key", n.Key); err != nil {
+					return nil, err
+				}
+				if !n.Label.Valid() {
+					return nil, graph.FieldErrorf(graph.EINVALID, field+".node.label", "unknown label %q", n.Label)
+				}
+				patch, facets, err := validContent(field+".node", n.Props, n.Facets)
+				if err != nil {
+					return nil, err
+				}
+				u := p.nodeByKey[n.Key]
+				if u == nil {
+					u = &nodeUpsert{key: n.Key, label: n.Label, change: newChange(pos, field+".node")}
+					p.nodeByKey[n.Key] = u
+					p.nodes[n.Label] = append(p.nodes[n.Label], u)
+					p.count++
+				}
+				u.merge(patch, facets, provenanceOf(n.Provenance, b.Offset))
+			case graph.UpsertEdge:
+				e := m.Edge
+				if err := validKey(field+".edge.from", e.From); err != nil {
+					return nil, err
+				}
+				if err := validKey(field+".edge.to", e.To); err != nil {
+					return nil, err
+				}
+				if !e.Type.Valid() {
+					return nil, graph.FieldErrorf(graph.EINVALID, field+".edge.type", "unknown edge type %q", e.Type)
+				}
+				patch, facets, err := validContent(field+".edge", e.Props, e.Facets)
+				if err != nil {
+					return nil, err
+				}
+				id := edgeKey{from: e.From, to: e.To, typ: e.Type}
+				u := edges[id]
+				if u == nil {
+					u = &edgeUpsert{from: e.From, to: e.To, typ: e.Type, change: newChange(pos, field+".edge")}
+					edges[id] = u
+					p.edges[e.Type] = append(p.edges[e.Type], u)
+					p.edgeOrder = append(p.edgeOrder, u)
+					p.count++
+				}
+				u.merge(patch, facets, provenanceOf(e.Provenance, b.Offset))
+			default:
+				return nil, graph.FieldErrorf(graph.EINVALID, field+".kind", "unknown mutation kind %d", m.Kind)
+			}
+		}
+	}
+	// An endpoint counts as upserted only if its node came before the
+	// edge's first mutation; otherwise it must already be in the store.
+	for _, e := range p.edgeOrder {
+		for _, k := range [2]string{e.from, e.to} {
+			if n, ok := p.nodeByKey[k]; !ok || n.pos > e.pos {
+				p.mustExist[k] = true
+			}
+		}
+	}
+	for _, us := range p.nodes {
+		slices.SortFunc(us, func(a, b *nodeUpsert) int { return strings.Compare(a.key, b.key) })
+	}
+	for _, us := range p.edges {
+		slices.SortFunc(us, func(a, b *edgeUpsert) int {
+			return cmp.Or(strings.Compare(a.from, b.from), strings.Compare(a.to, b.to))
+		})
+	}
+	return p, nil
+}
+
+func newChange(pos int, field string) change {
+	return change{pos: pos, field: field, patch: graph.Props{}, facets: map[string]string{}}
+}
+
+// missingEndpoint returns the EINVALID error for the first edge upsert (in
+// mutation order) with an endpoint that is neither in exists nor upserted
+// before it, or nil.
+func (p *writePlan) missingEndpoint(exists map[string]bool) error {
+	for _, e := range p.edgeOrder {
+		for _, end := range []struct{ field, key string }{{"from", e.from}, {"to", e.to}} {
+			if !p.mustExist[end.key] || exists[end.key] {
+				continue
+			}
+			if n, ok := p.nodeByKey[end.key]; ok && n.pos < e.pos {
+				continue
+			}
+			return graph.FieldErrorf(graph.EINVALID, e.field+"."+end.field,
+				"edge %s: node %q does not exist; upsert it first (in the store, or earlier in the batch)",
+				graph.Edge{From: e.from, Type: e.typ, To: e.to}.ID(), end.key)
+		}
+	}
+	return nil
+}
+
+// validKey rejects keys no store can hold the same way: empty ones, and
+// ones that are not valid UTF-8 or hold a NUL, as the SQLite store does.
+func validKey(field, key string) error {
+	switch {
+	case key == "":
+		return graph.FieldErrorf(graph.EINVALID, field, "empty key")
+	case !utf8.ValidString(key):
+		return graph.FieldErrorf(graph.EINVALID, field, "key %q is not valid UTF-8", key)
+	case strings.IndexByte(key, 0) >= 0:
+		return graph.FieldErrorf(graph.EINVALID, field, "key %q holds a NUL byte", key)
+	}
+	return nil
+}
+
+// validContent normalizes props (graph.NormalizeProps) and checks that
+// every facet is valid UTF-8 JSON, naming the field of the first problem.
+func validContent(field string, props graph.Props, facets graph.Facets) (graph.Props, map[string]string, error) {
+	patch, err := graph.NormalizeProps(props)
+	if err != nil {
+		return nil, nil, graph.FieldErrorf(graph.EINVALID, field+"."+graph.ErrorField(err), "%s", errorMessage(err))
+	}
+	out := make(map[string]string, len(facets))
+	for name, raw := range facets {
+		if !utf8.ValidString(name) {
+			return nil, nil, graph.FieldErrorf(graph.EINVALID, field+".facets", "facet name %q is not valid UTF-8", name)
+		}
+		if !utf8.Valid(raw) || !json.Valid(raw) {
+			return nil, nil, graph.FieldErrorf(graph.EINVALID, field+".facets."+name, "not valid UTF-8 JSON")
+		}
+		out[name] = string(raw)
+	}
+	return patch, out, nil
+}
+
+// errorMessage is a domain error's message without its field.
+func errorMessage(err error) string {
+	if e, ok := err.(*graph.Error); ok {
+		return e.Message
+	}
+	return err.Error()
+}
+
+// setMap is the map a row's "SET x += row.set" applies: props and facets
+// under their stored names, with the nulls that remove props.
+func (c *change) setMap() map[string]any {
+	m := make(map[string]any, len(c.patch)+len(c.facets))
+	for k, v := range c.patch {
+		m[propPrefix+k] = v
+	}
+	for k, v := range c.facets {
+		m[facetPrefix+k] = v
+	}
+	return m
+}
+
+// provenanceRow adds the provenance parameters provenanceSet reads.
+func (c *change) provenanceRow(row map[string]any) map[string]any {
+	row["fs"] = nanos(c.prov.firstSeen)
+	row["ls"] = nanos(c.prov.lastSeen)
+	row["fo"] = offsetParam(c.prov.firstOffset)
+	row["lo"] = offsetParam(c.prov.lastOffset)
+	return row
+}
+
+// row is the parameter row upsertNodesCypher reads for u.
+func (u *nodeUpsert) row() map[string]any {
+	r := map[string]any{"key": u.key, "set": u.setMap(), "keyFold": nil, "nameSet": false, "nameFold": nil}
+	if f := fold(u.key); f != u.key {
+		r["keyFold"] = f
+	}
+	if v, ok := u.patch["name"]; ok {
+		r["nameSet"] = true
+		if s, isString := v.(string); isString {
+			r["nameFold"] = fold(s)
+		}
+	}
+	return u.provenanceRow(r)
+}
+
+// row is the parameter row upsertEdgesCypher reads for u.
+func (u *edgeUpsert) row() map[string]any {
+	return u.provenanceRow(map[string]any{"from": u.from, "to": u.to, "set": u.setMap()})
+}
