@@ -63,7 +63,13 @@ func BenchmarkApply(b *testing.B) {
 // of 100,000 nodes (20 layers of 5,000, 3 edges out of each node, ~285,000
 // edges), from 64 start nodes in turn, downstream from the first layer,
 // upstream from the last and both ways from the middle.
-func BenchmarkTraverseDepth5(b *testing.B) {
+func BenchmarkTraverseDepth5(b *testing.B) { benchTraverseLayered(b, 5) }
+
+// BenchmarkTraverseDepth20 is BenchmarkTraverseDepth5 at depth 20: most of
+// the graph, up to the default MaxNodes (50,000 nodes).
+func BenchmarkTraverseDepth20(b *testing.B) { benchTraverseLayered(b, 20) }
+
+func benchTraverseLayered(b *testing.B, depth int) {
 	const layers, width, fanout = 20, 5000, 3
 	s := openStore(b, filepath.Join(b.TempDir(), "graph.db"))
 	start := time.Now()
@@ -91,7 +97,7 @@ func BenchmarkTraverseDepth5(b *testing.B) {
 		{"both", graph.Both, layers / 2},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			storetest.BenchTraverse(b, s, graph.Traversal{Direction: tc.dir, Depth: 5}, starts(tc.layer))
+			storetest.BenchTraverse(b, s, graph.Traversal{Direction: tc.dir, Depth: depth}, starts(tc.layer))
 		})
 	}
 }
