@@ -12,8 +12,12 @@ OL_VERSION := 1.54.0
 FUZZTIME   ?= 30s
 BENCHTIME  ?= 1x
 export REDTHREAD_OL_PYTHON ?= $(OL_VENV)/bin/python
+# A REDTHREAD_NEO4J_URI from the environment names the Neo4j the tests use;
+# without one, `make test` starts deploy/local/neo4j on NEO4J_PORT.
+NEO4J_EXTERNAL_URI := $(REDTHREAD_NEO4J_URI)
+export NEO4J_PORT ?= 7687
 
-.PHONY: run build web test unit deps deps-python generate check-generated lint fuzz bench bench-go clean
+.PHONY: run build web test unit deps deps-python neo4j generate check-generated lint fuzz bench bench-go clean
 
 ## run: build and start Redthread on its embedded defaults (http://127.0.0.1:5050)
 run: build
@@ -34,7 +38,16 @@ deps-python:
 	./scripts/openlineage-python.sh "$(OL_VENV)" "$(OL_VERSION)"
 
 ## test: install what the tests need, then lint, check generated code and run every test with -race
-test: deps lint check-generated unit
+test: deps neo4j lint check-generated unit
+test: export REDTHREAD_NEO4J_URI ?= bolt://127.0.0.1:$(NEO4J_PORT)
+
+## neo4j: start a real Neo4j 5.26 on 127.0.0.1:$(NEO4J_PORT) (deploy/local/neo4j), unless REDTHREAD_NEO4J_URI names one
+neo4j:
+ifeq ($(NEO4J_EXTERNAL_URI),)
+	./deploy/local/neo4j/neo4j.sh start
+else
+	@echo "neo4j: using REDTHREAD_NEO4J_URI=$(NEO4J_EXTERNAL_URI); not starting one"
+endif
 
 unit:
 	$(GO) test -race -count=1 -timeout 30m ./...

@@ -56,11 +56,16 @@ uri() { echo "bolt://127.0.0.1:$port"; }
 answers() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
 
 # running reports whether the server recorded in the pid file is alive.
+# The pid must still be our java process: after a reboot or a SIGKILL the
+# file outlives the server and its number may belong to anything.
 running() {
   [ -f "$pidfile" ] || return 1
   local pid
   pid=$(cat "$pidfile")
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  if [ -r "/proc/$pid/cmdline" ]; then
+    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF " Main $home " || return 1
+  fi
 }
 
 # resolve copies the Neo4j jars and their dependencies from Maven Central
