@@ -100,13 +100,17 @@ func (s *Server) postLineage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	source := sourceFor(r)
-	if msg := syntaxError(body); msg != "" {
-		s.opts.Ingester.CountRejected(source, graph.EINVALID)
-		writeError(w, http.StatusBadRequest, graph.EINVALID, msg, "")
-		return
-	}
 	res := s.opts.Ingester.Submit(r.Context(), []ingest.Input{{Source: source, Body: body}})
 	if err := res[0].Err; err != nil {
+		// Tell "not JSON at all" (400) from "JSON but not an acceptable
+		// event" (422); checked only on failure, to spare accepted events
+		// a second pass over their bytes.
+		if graph.ErrorCode(err) == graph.EINVALID {
+			if msg := syntaxError(body); msg != "" {
+				writeError(w, http.StatusBadRequest, graph.EINVALID, msg, "")
+				return
+			}
+		}
 		writeDomainError(w, err)
 		return
 	}
