@@ -91,10 +91,13 @@ type Pipeline struct {
 	stopped chan struct{}
 
 	// head is owned by the committer goroutine, applied and knownHead by
-	// the applier goroutine, once Run has started.
+	// the applier goroutine, once Run has started. lastHead mirrors head
+	// for the applier; storeDown is set while the store fails.
 	head      int64
 	applied   int64
 	knownHead int64
+	lastHead  atomic.Int64
+	storeDown atomic.Bool
 
 	mu        sync.Mutex // guards the fields below, read by Status
 	status    Status
@@ -258,8 +261,10 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	if err != nil {
 		p.opts.Logger.Warn("graph store not reachable at start; events will be logged and projected when it answers", "err", err)
 		applied = -1
+		p.storeDown.Store(true)
 	}
 	p.head, p.knownHead, p.applied = stats.Head, stats.Head, applied
+	p.lastHead.Store(stats.Head)
 	p.setStatus(stats.Records, stats.Bytes, err)
 	if applied >= 0 && applied < p.head {
 		p.opts.Logger.Info("replaying event log into the graph", "from", applied+1, "to", p.head)
@@ -293,7 +298,17 @@ func (p *Pipeline) Run(ctx context.Context) error {
 					break more
 				}
 			}
-			p.toApply <- p.commit(ctx, reqs)
+			g := p.commit(ctx, reqs)
+			if p.storeDown.Load() {
+				// The events are durable; while the store fails, answer
+				// at once and let the applier replay them from the log
+				// when it answers again.
+				for _, r := range g.reqs {
+					close(r.done)
+				}
+				continue
+			}
+			p.toApply <- g
 		}
 	}
 }
@@ -352,6 +367,7 @@ func (p *Pipeline) commit(ctx context.Context, reqs []*request) *group {
 	}
 	if len(g.fresh) > 0 {
 		p.head = g.fresh[len(g.fresh)-1].rec.Offset
+		p.lastHead.Store(p.head)
 		p.addLogSize(int64(len(g.fresh)), bytes)
 	}
 	g.head = p.head
@@ -387,6 +403,7 @@ func (p *Pipeline) applier(ctx context.Context) {
 			}
 			p.applyGroups(ctx, groups)
 		case <-retry.C:
+			p.knownHead = max(p.knownHead, p.lastHead.Load())
 			if p.applied < p.knownHead {
 				p.catchUp(ctx)
 			}
@@ -446,6 +463,7 @@ func (p *Pipeline) apply(ctx context.Context, batches []graph.Batch) error {
 		p.m.applyErrors.Inc()
 		p.opts.Logger.Warn("applying to the graph store failed; events stay in the log and will be replayed", "err", err)
 	}
+	p.storeDown.Store(err != nil)
 	p.mu.Lock()
 	p.lastError = err
 	p.status.StoreHealth = err
@@ -486,6 +504,7 @@ func (p *Pipeline) catchUp(ctx context.Context) {
 	if p.applied < 0 {
 		off, err := p.store.AppliedOffset(ctx)
 		if err != nil {
+			p.storeDown.Store(true)
 			p.mu.Lock()
 			p.status.StoreHealth = err
 			p.mu.Unlock()

@@ -5,6 +5,7 @@
 //	redthread serve                 start the service (embedded defaults)
 //	redthread ingest FILE|DIR|-     send OpenLineage events (JSON or NDJSON) to a server
 //	redthread lineage KEY           print the lineage around a node (json or dot)
+//	redthread reindex               replay the event log into a graph store
 //	redthread bench                 measure ingest and lineage speed
 //	redthread version               print the version
 //
@@ -35,6 +36,7 @@ func commands() []command {
 		{"serve", "redthread serve [flags]", "start the service", runServe},
 		{"ingest", "redthread ingest [flags] FILE|DIR|-", "send OpenLineage events (JSON, JSON arrays or NDJSON) to a server", runIngest},
 		{"lineage", "redthread lineage [flags] KEY", "print the lineage around a node as JSON or Graphviz dot", runLineage},
+		{"reindex", "redthread reindex [flags]", "replay the event log into a graph store (rebuild or catch up; resumable)", runReindex},
 		{"bench", "redthread bench [flags]", "measure ingest throughput and lineage latency", runBench},
 		{"version", "redthread version", "print the version", runVersion},
 	}

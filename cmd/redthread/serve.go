@@ -3,19 +3,23 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/redthread/redthread/graph"
+	"github.com/redthread/redthread/graph/neo4j"
 	"github.com/redthread/redthread/graph/sqlite"
 	"github.com/redthread/redthread/ingest"
 	"github.com/redthread/redthread/ingest/openlineage"
@@ -27,9 +31,9 @@ import (
 
 // serveConfig is everything `redthread serve` can be told.
 type serveConfig struct {
-	Listen          string
-	DataDir         string
-	Graph           string
+	Listen  string
+	DataDir string
+	graphFlags
 	MaxBodyBytes    int64
 	MaxBatch        int
 	APIKeys         stringList
@@ -49,7 +53,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlagSet("serve", "redthread serve [flags]", stderr)
 	fs.StringVar(&c.Listen, "listen", "127.0.0.1:5050", "address to serve HTTP on (5050: 5000 is MLflow's and macOS AirPlay's)")
 	fs.StringVar(&c.DataDir, "data-dir", "./redthread-data", "directory of the event log (events.db) and the embedded graph (graph.db)")
-	fs.StringVar(&c.Graph, "graph", "sqlite", "graph store: sqlite (embedded, in the data dir)")
+	c.graphFlags.register(fs)
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", server.DefaultMaxBodyBytes, "largest request body accepted, after gzip decompression")
 	fs.IntVar(&c.MaxBatch, "max-batch", 10_000, "most events in one batch request")
 	fs.Var(&c.APIKeys, "api-key", "bearer token required on ingest endpoints (repeatable or comma-separated; none: open)")
@@ -97,14 +101,62 @@ const (
 	graphFile    = "graph.db"  // the embedded graph store, a projection of the log
 )
 
-// openGraph opens the configured graph store.
-func openGraph(c serveConfig, dbPath string) (graph.Store, error) {
-	switch {
-	case c.Graph == "" || c.Graph == "sqlite":
-		return sqlite.OpenStore(dbPath)
-	default:
-		return nil, fmt.Errorf("-graph %q: supported: sqlite", c.Graph)
+// graphFlags are the flags that choose and reach the graph store, shared
+// by serve and reindex.
+type graphFlags struct {
+	Graph          string
+	Neo4jUser      string
+	Neo4jPassword  string
+	Neo4jDatabase  string
+	Neo4jPoolSize  int
+	Neo4jRetryTime time.Duration
+}
+
+func (g *graphFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&g.Graph, "graph", "sqlite", "graph store: sqlite (graph.db in the data dir), sqlite:PATH, or a Neo4j URI (bolt://, neo4j://, neo4j+s:// …)")
+	fs.StringVar(&g.Neo4jUser, "neo4j-user", "", "Neo4j user (empty: no auth)")
+	fs.StringVar(&g.Neo4jPassword, "neo4j-password", "", "Neo4j password (prefer REDTHREAD_NEO4J_PASSWORD)")
+	fs.StringVar(&g.Neo4jDatabase, "neo4j-database", neo4j.DefaultDatabase, "Neo4j database")
+	fs.IntVar(&g.Neo4jPoolSize, "neo4j-max-pool", 0, "most connections to Neo4j (0: the driver's default, 100)")
+	fs.DurationVar(&g.Neo4jRetryTime, "neo4j-retry-time", 0, "how long a write is retried on transient Neo4j errors (0: the driver's default, 30s)")
+}
+
+// isNeo4j reports whether the -graph value names a Neo4j server.
+func (g *graphFlags) isNeo4j() bool {
+	for _, p := range []string{"bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://"} {
+		if strings.HasPrefix(g.Graph, p) {
+			return true
+		}
 	}
+	return false
+}
+
+// open opens the graph store. With allowUnavailable a Neo4j that does not
+// answer yet is not an error: the server starts, logs events, and
+// projects them once Neo4j answers.
+func (g *graphFlags) open(ctx context.Context, dataDir string, logger *slog.Logger, allowUnavailable bool) (graph.Store, error) {
+	switch {
+	case g.Graph == "" || g.Graph == "sqlite":
+		return sqlite.OpenStore(filepath.Join(dataDir, graphFile))
+	case strings.HasPrefix(g.Graph, "sqlite:"):
+		return sqlite.OpenStore(strings.TrimPrefix(g.Graph, "sqlite:"))
+	case g.isNeo4j():
+		return neo4j.Open(ctx, neo4j.Config{
+			URI: g.Graph, Username: g.Neo4jUser, Password: g.Neo4jPassword, Database: g.Neo4jDatabase,
+			MaxConnectionPoolSize: g.Neo4jPoolSize, MaxTransactionRetryTime: g.Neo4jRetryTime,
+			Logger: logger, AllowUnavailable: allowUnavailable,
+		})
+	}
+	return nil, fmt.Errorf("-graph %q: want sqlite, sqlite:PATH or a Neo4j URI such as bolt://127.0.0.1:7687", g.Graph)
+}
+
+// describe names the store for logs without its credentials.
+func (g *graphFlags) describe() string {
+	if u, err := url.Parse(g.Graph); err == nil && u.User != nil {
+		u.User = nil
+		return u.String()
+	}
+	return g.Graph
 }
 
 // serve runs the service until ctx ends. Shutdown is ordered: stop taking
@@ -123,7 +175,7 @@ func serve(ctx context.Context, c serveConfig, logger *slog.Logger, stdout io.Wr
 		return fmt.Errorf("opening event log %s: %w", logPath, err)
 	}
 	defer log.Close()
-	store, err := openGraph(c, filepath.Join(c.DataDir, graphFile))
+	store, err := c.graphFlags.open(ctx, c.DataDir, logger, true)
 	if err != nil {
 		return fmt.Errorf("opening graph store: %w", err)
 	}
@@ -179,7 +231,7 @@ func serve(ctx context.Context, c serveConfig, logger *slog.Logger, stdout io.Wr
 	go func() { serveDone <- srv.Serve(ln) }()
 
 	url := "http://" + ln.Addr().String()
-	logger.Info("redthread serving", "url", url, "data_dir", c.DataDir, "graph", c.Graph, "strict", c.Strict)
+	logger.Info("redthread serving", "url", url, "data_dir", c.DataDir, "graph", c.describe(), "strict", c.Strict)
 	fmt.Fprintf(stdout, "redthread %s listening on %s (playground %s/, GraphQL %s/graphql, OpenLineage %s/api/v1/lineage)\n",
 		version, url, url, url, url)
 
