@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/redthread/redthread/graph"
 )
@@ -178,9 +179,15 @@ RETURN labels(b) AS labels, properties(b) AS props, rels`,
 
 // searchCypher returns the query of a search. Which conditions it has
 // depends only on which of the query's parts are set; their values are
-// parameters ($after, $prefix, $text, $limit). One label is matched
-// directly, so the planner walks that label's key index in order.
-func searchCypher(labels []graph.Label, hasPrefix, hasText bool) string {
+// parameters ($after, $prefix, $upper, $text, $limit). One label is
+// matched directly, so the planner walks that label's key index in order.
+//
+// A key prefix is the range [$prefix, $upper) rather than STARTS WITH:
+// the planner folds it with "n.key > $after" into one index range, where
+// it would otherwise seek on one condition and filter on the other,
+// reading on past the prefix's last key to the end of the index.
+// Without an upper bound (see prefixUpperBound) it is STARTS WITH.
+func searchCypher(labels []graph.Label, prefix prefixKind, hasText bool) string {
 	match := "(n:" + ident(nodeLabel) + ")"
 	where := []string{"n.key > $after"}
 	switch len(labels) {
@@ -194,7 +201,10 @@ func searchCypher(labels []graph.Label, hasPrefix, hasText bool) string {
 		}
 		where = append(where, "("+strings.Join(alts, " OR ")+")")
 	}
-	if hasPrefix {
+	switch prefix {
+	case prefixRange:
+		where = append(where, "n.key >= $prefix AND n.key < $upper")
+	case prefixStartsWith:
 		where = append(where, "n.key STARTS WITH $prefix")
 	}
 	if hasText {
@@ -205,6 +215,35 @@ WHERE %s
 RETURN labels(n) AS labels, properties(n) AS props
 ORDER BY n.key
 LIMIT $limit`, match, strings.Join(where, " AND "))
+}
+
+// prefixKind says how searchCypher tests a key prefix.
+type prefixKind int
+
+const (
+	noPrefix         prefixKind = iota
+	prefixRange                 // n.key in [$prefix, $upper)
+	prefixStartsWith            // n.key STARTS WITH $prefix
+)
+
+// prefixUpperBound returns the smallest string greater than every string
+// that starts with prefix, in Neo4j's string order (code points, as Go
+// compares UTF-8 bytes), and false when there is none. It steps the last
+// code point that can be stepped and drops those after it, so that the
+// bound stays valid UTF-8, which a Bolt string must be.
+func prefixUpperBound(prefix string) (string, bool) {
+	runes := []rune(prefix)
+	for i := len(runes) - 1; i >= 0; i-- {
+		next := runes[i] + 1
+		if next == 0xD800 { // surrogates are not code points of a string
+			next = 0xE000
+		}
+		if next <= utf8.MaxRune {
+			runes[i] = next
+			return string(runes[:i+1]), true
+		}
+	}
+	return "", false
 }
 
 // countsCypher counts nodes per label and relationships per type, one

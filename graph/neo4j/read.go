@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 	"github.com/redthread/redthread/graph"
@@ -244,8 +245,15 @@ func (s *Store) Search(ctx context.Context, q graph.SearchQuery) ([]graph.Node, 
 		}
 	}
 	labels := slices.Compact(slices.Sorted(slices.Values(q.Labels)))
-	query := searchCypher(labels, q.KeyPrefix != "", q.Text != "")
-	params := map[string]any{"after": q.After, "prefix": q.KeyPrefix, "text": fold(q.Text), "limit": int64(limit)}
+	params := map[string]any{"after": q.After, "prefix": q.KeyPrefix, "upper": nil, "text": fold(q.Text), "limit": int64(limit)}
+	prefix := noPrefix
+	if q.KeyPrefix != "" {
+		prefix = prefixStartsWith
+		if upper, ok := prefixUpperBound(q.KeyPrefix); ok && utf8.ValidString(q.KeyPrefix) {
+			prefix, params["upper"] = prefixRange, upper
+		}
+	}
+	query := searchCypher(labels, prefix, q.Text != "")
 	nodes, err := read(ctx, s, "search", func(tx neo4j.ManagedTransaction) ([]graph.Node, error) {
 		recs, err := run(ctx, tx, query, params)
 		if err != nil {
