@@ -91,9 +91,16 @@ func Decode(body []byte) (*Event, error) {
 		}
 		return nil, graph.FieldErrorf(graph.EINVALID, "", "want a JSON object, got %s", jsonValueKind(first))
 	}
+	// The fast path reads the body in one pass, facets as sub-slices of one
+	// copy of it (the event must not share memory with the caller's buffer).
+	// Whatever it does not take on, errors included, encoding/json decodes
+	// from scratch, as it always did.
 	var w wireEvent
-	if err := json.Unmarshal(body, &w); err != nil {
-		return nil, wireError(body, err)
+	if scanWire(bytes.Clone(body), &w) != nil {
+		w = wireEvent{}
+		if err := json.Unmarshal(body, &w); err != nil {
+			return nil, wireError(body, err)
+		}
 	}
 
 	ev := &Event{}

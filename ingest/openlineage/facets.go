@@ -66,6 +66,10 @@ func decodeFacet[T any](raw graph.Facets, name, path string, warn warnFunc) *T {
 		return nil
 	}
 	v := new(T)
+	if scanFacet(b, v) == nil {
+		return v
+	}
+	v = new(T)
 	if err := json.Unmarshal(b, v); err != nil {
 		warn.warn(joinPath(path, name), "not a valid %s facet (%s); kept raw, not mapped", name, describeJSONError(err))
 		return nil
