@@ -38,8 +38,8 @@ func Map(ev *Event, offset int64) []graph.Mutation {
 	}
 	b := &builder{
 		prov:    graph.Provenance{FirstSeen: ev.EventTime(), LastSeen: ev.EventTime(), FirstOffset: offset, LastOffset: offset},
-		nodes:   make(map[string]*graph.Node),
-		edges:   make(map[edgeID]*graph.Edge),
+		nodes:   make(map[string]*graph.Node, 32),
+		edges:   make(map[edgeID]*graph.Edge, 32),
 		derives: make(map[edgeID][]Transformation),
 	}
 	switch {
@@ -69,6 +69,29 @@ type builder struct {
 	nodes   map[string]*graph.Node
 	edges   map[edgeID]*graph.Edge
 	derives map[edgeID][]Transformation
+
+	// Nodes and edges are carved out of these chunks, a few allocations
+	// instead of one each.
+	nodeChunk []graph.Node
+	edgeChunk []graph.Edge
+}
+
+const chunkSize = 32
+
+func (b *builder) newNode() *graph.Node {
+	if len(b.nodeChunk) == cap(b.nodeChunk) {
+		b.nodeChunk = make([]graph.Node, 0, chunkSize)
+	}
+	b.nodeChunk = b.nodeChunk[:len(b.nodeChunk)+1]
+	return &b.nodeChunk[len(b.nodeChunk)-1]
+}
+
+func (b *builder) newEdge() *graph.Edge {
+	if len(b.edgeChunk) == cap(b.edgeChunk) {
+		b.edgeChunk = make([]graph.Edge, 0, chunkSize)
+	}
+	b.edgeChunk = b.edgeChunk[:len(b.edgeChunk)+1]
+	return &b.edgeChunk[len(b.edgeChunk)-1]
 }
 
 // node upserts a node. It takes ownership of props (callers pass a fresh
@@ -76,7 +99,8 @@ type builder struct {
 func (b *builder) node(key string, label graph.Label, props graph.Props, facets graph.Facets) {
 	n := b.nodes[key]
 	if n == nil {
-		n = &graph.Node{Key: key, Label: label, Provenance: b.prov}
+		n = b.newNode()
+		*n = graph.Node{Key: key, Label: label, Provenance: b.prov}
 		b.nodes[key] = n
 	}
 	if len(props) > 0 {
@@ -99,7 +123,8 @@ func (b *builder) edge(typ graph.EdgeType, from, to string, props graph.Props, f
 	id := edgeID{from, typ, to}
 	e := b.edges[id]
 	if e == nil {
-		e = &graph.Edge{Type: typ, From: from, To: to, Provenance: b.prov}
+		e = b.newEdge()
+		*e = graph.Edge{Type: typ, From: from, To: to, Provenance: b.prov}
 		b.edges[id] = e
 	}
 	if len(props) > 0 {
@@ -123,21 +148,39 @@ func (b *builder) mutations() []graph.Mutation {
 			b.edge(id.typ, id.from, id.to, p, nil)
 		}
 	}
-	muts := make([]graph.Mutation, 0, len(b.nodes)+len(b.edges))
-	for _, k := range slices.Sorted(maps.Keys(b.nodes)) {
-		muts = append(muts, graph.NodeMutation(*b.nodes[k]))
+	// Sort small (key, node) pairs: no second map lookup per mutation.
+	type nodeRef struct {
+		key string
+		n   *graph.Node
 	}
-	ids := slices.SortedFunc(maps.Keys(b.edges), func(x, y edgeID) int {
-		if c := strings.Compare(x.from, y.from); c != 0 {
+	type edgeRef struct {
+		id edgeID
+		e  *graph.Edge
+	}
+	nodes := make([]nodeRef, 0, len(b.nodes))
+	for k, n := range b.nodes {
+		nodes = append(nodes, nodeRef{k, n})
+	}
+	slices.SortFunc(nodes, func(x, y nodeRef) int { return strings.Compare(x.key, y.key) })
+	edges := make([]edgeRef, 0, len(b.edges))
+	for id, e := range b.edges {
+		edges = append(edges, edgeRef{id, e})
+	}
+	slices.SortFunc(edges, func(x, y edgeRef) int {
+		if c := strings.Compare(x.id.from, y.id.from); c != 0 {
 			return c
 		}
-		if c := strings.Compare(string(x.typ), string(y.typ)); c != 0 {
+		if c := strings.Compare(string(x.id.typ), string(y.id.typ)); c != 0 {
 			return c
 		}
-		return strings.Compare(x.to, y.to)
+		return strings.Compare(x.id.to, y.id.to)
 	})
-	for _, id := range ids {
-		muts = append(muts, graph.EdgeMutation(*b.edges[id]))
+	muts := make([]graph.Mutation, len(nodes)+len(edges))
+	for j, r := range nodes {
+		muts[j] = graph.Mutation{Kind: graph.UpsertNode, Node: *r.n}
+	}
+	for j, r := range edges {
+		muts[len(nodes)+j] = graph.Mutation{Kind: graph.UpsertEdge, Edge: *r.e}
 	}
 	return muts
 }
