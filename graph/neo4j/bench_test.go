@@ -49,7 +49,8 @@ func BenchmarkApply(b *testing.B) {
 // graph (storetest.LayeredGraph: 20 layers of -neo4j.width nodes, 3 edges
 // out of each node), from 64 start nodes in turn: downstream from the
 // first layer, upstream from the last, both ways from the middle. Depth
-// 20 reaches most of the graph and is cut at DefaultMaxNodes (50,000).
+// 20 reaches most of the graph and is cut at DefaultMaxNodes (50,000):
+// seconds each, so give it few iterations (-benchtime 8x).
 func BenchmarkTraverse(b *testing.B) {
 	const layers, fanout = 20, 3
 	width := *benchWidth
@@ -80,6 +81,10 @@ func BenchmarkTraverse(b *testing.B) {
 			{"both", graph.Both, layers / 2},
 		} {
 			b.Run(fmt.Sprintf("depth=%d/%s", depth, tc.name), func(b *testing.B) {
+				q := graph.Traversal{Direction: tc.dir, Depth: 1, Start: []string{storetest.LayerKey(tc.layer, width-1)}}
+				if _, err := s.Traverse(b.Context(), q); err != nil { // plan the step query before timing
+					b.Fatal(err)
+				}
 				storetest.BenchTraverse(b, s, graph.Traversal{Direction: tc.dir, Depth: depth}, starts(tc.layer))
 			})
 		}

@@ -85,6 +85,10 @@ type Store struct {
 	driver   neo4j.DriverWithContext
 	database string
 	logger   *slog.Logger
+	// bookmarks chain every session of the store causally: in a cluster,
+	// a read routed to a follower waits until it has the writes this
+	// store made before it, as a read after Apply must.
+	bookmarks neo4j.BookmarkManager
 
 	mu          sync.Mutex // guards schemaReady
 	schemaReady bool
@@ -141,7 +145,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, graph.FieldErrorf(graph.EINVALID, "uri", "%v", err)
 	}
-	s := &Store{driver: driver, database: cmpOr(cfg.Database, DefaultDatabase), logger: logger}
+	s := &Store{driver: driver, database: cmpOr(cfg.Database, DefaultDatabase), logger: logger,
+		bookmarks: neo4j.NewBookmarkManager(neo4j.BookmarkManagerConfig{})}
 	if err := s.ensureSchema(ctx); err != nil {
 		if cfg.AllowUnavailable && graph.ErrorCode(err) == graph.EUNAVAILABLE {
 			logger.Warn("neo4j not reachable yet; the graph schema will be set up when it answers", "uri", redactURI(u), "err", err)
@@ -206,19 +211,19 @@ func (s *Store) ensureSchema(ctx context.Context) error {
 			continue
 		}
 		if _, err := neo4j.ExecuteQuery(ctx, s.driver, stmt, nil, neo4j.EagerResultTransformer,
-			neo4j.ExecuteQueryWithDatabase(s.database)); err != nil {
+			neo4j.ExecuteQueryWithDatabase(s.database), neo4j.ExecuteQueryWithBookmarkManager(s.bookmarks)); err != nil {
 			return classify(ctx, "create constraint "+name, err)
 		}
 		created = true
 	}
 	if created {
 		if _, err := neo4j.ExecuteQuery(ctx, s.driver, "CALL db.awaitIndexes(300)", nil, neo4j.EagerResultTransformer,
-			neo4j.ExecuteQueryWithDatabase(s.database)); err != nil {
+			neo4j.ExecuteQueryWithDatabase(s.database), neo4j.ExecuteQueryWithBookmarkManager(s.bookmarks)); err != nil {
 			return classify(ctx, "wait for indexes", err)
 		}
 	}
 	if _, err := neo4j.ExecuteQuery(ctx, s.driver, initStateCypher, map[string]any{"id": stateID}, neo4j.EagerResultTransformer,
-		neo4j.ExecuteQueryWithDatabase(s.database)); err != nil {
+		neo4j.ExecuteQueryWithDatabase(s.database), neo4j.ExecuteQueryWithBookmarkManager(s.bookmarks)); err != nil {
 		return classify(ctx, "create the applied-offset node", err)
 	}
 	s.schemaReady = true
@@ -238,7 +243,7 @@ func (s *Store) ready(ctx context.Context) error {
 
 // session opens a session on the configured database.
 func (s *Store) session(ctx context.Context, mode neo4j.AccessMode) neo4j.SessionWithContext {
-	return s.driver.NewSession(ctx, neo4j.SessionConfig{DatabaseName: s.database, AccessMode: mode})
+	return s.driver.NewSession(ctx, neo4j.SessionConfig{DatabaseName: s.database, AccessMode: mode, BookmarkManager: s.bookmarks})
 }
 
 // read runs work in a read transaction, retried on transient errors.
