@@ -118,7 +118,7 @@ func (g *graphFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.Neo4jPassword, "neo4j-password", "", "Neo4j password (prefer REDTHREAD_NEO4J_PASSWORD)")
 	fs.StringVar(&g.Neo4jDatabase, "neo4j-database", neo4j.DefaultDatabase, "Neo4j database")
 	fs.IntVar(&g.Neo4jPoolSize, "neo4j-max-pool", 0, "most connections to Neo4j (0: the driver's default, 100)")
-	fs.DurationVar(&g.Neo4jRetryTime, "neo4j-retry-time", 0, "how long a write is retried on transient Neo4j errors (0: the driver's default, 30s)")
+	fs.DurationVar(&g.Neo4jRetryTime, "neo4j-retry-time", 5*time.Second, "how long a write is retried on transient Neo4j errors before the events wait in the log for the next attempt")
 }
 
 // isNeo4j reports whether the -graph value names a Neo4j server.

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/redthread/redthread/graph"
+	"github.com/redthread/redthread/internal/server"
+)
+
+// privateNeo4j starts a Neo4j of the test's own (deploy/local/neo4j) on
+// port, with its data in home, so the test can stop and restart it without
+// disturbing the Neo4j other packages' tests share.
+type privateNeo4j struct {
+	port int
+	home string
+}
+
+func (n privateNeo4j) run(t *testing.T, action string) {
+	t.Helper()
+	cmd := exec.Command("../../deploy/local/neo4j/neo4j.sh", action)
+	cmd.Env = append(os.Environ(), "NEO4J_PORT="+strconv.Itoa(n.port), "NEO4J_HOME_DIR="+n.home, "NEO4J_HEAP=512m")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("neo4j.sh %s: %v\n%s", action, err, out)
+	}
+}
+
+// needNeo4j says whether the Neo4j tests should run: in CI, and wherever
+// make test set up Neo4j (REDTHREAD_NEO4J_URI).
+func needNeo4j(t *testing.T) {
+	if os.Getenv("REDTHREAD_NEO4J_URI") == "" && !inCI() {
+		t.Skip("Neo4j tests run under `make test` (REDTHREAD_NEO4J_URI unset)")
+	}
+}
+
+// waitReady polls /readyz until it reports ready with no projection lag.
+func waitReady(t *testing.T, srv *serverProc, want bool) server.Readiness {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		resp, err := http.Get(srv.URL + "/readyz")
+		if err == nil {
+			var rd server.Readiness
+			_ = json.NewDecoder(resp.Body).Decode(&rd)
+			resp.Body.Close()
+			if rd.Ready == want && (!want || rd.ProjectionLag == 0) {
+				return rd
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("readyz never reported ready=%v\n%s", want, srv.logs)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestNeo4jOutage stops the real Neo4j during ingest: events keep being
+// acknowledged (they are durable in the log), readiness reports the outage,
+// and once Neo4j is back every acknowledged event reaches the graph.
+func TestNeo4jOutage(t *testing.T) {
+	needNeo4j(t)
+	n := privateNeo4j{port: 7697, home: t.TempDir()}
+	n.run(t, "start")
+	t.Cleanup(func() { n.run(t, "stop") })
+	srv := startServer(t, t.TempDir(), "--graph", fmt.Sprintf("bolt://127.0.0.1:%d", n.port), "--neo4j-retry-time", "1s")
+
+	var keys []string
+	post := func(from, to int) {
+		for i := from; i < to; i++ {
+			id := fmt.Sprintf("33333333-4444-4555-8666-%012d", i)
+			status, body, err := postJSON(t.Context(), srv.URL+"/api/v1/lineage",
+				runEvent(id, "COMPLETE", "outage.job", "s3://o", fmt.Sprintf("in_%d", i), "s3://o", fmt.Sprintf("out_%d", i)))
+			if err != nil || status != http.StatusCreated {
+				t.Fatalf("event %d: %d %s %v", i, status, body, err)
+			}
+			keys = append(keys, graph.RunKey(id))
+		}
+	}
+	post(0, 20)
+	waitReady(t, srv, true)
+
+	n.run(t, "stop")
+	post(20, 60) // acknowledged while Neo4j is down
+	rd := waitReady(t, srv, false)
+	t.Logf("while Neo4j was down: %+v", rd)
+
+	n.run(t, "start")
+	waitReady(t, srv, true)
+	var got struct {
+		Nodes []gqlNode `json:"nodes"`
+	}
+	srv.gql(t, `query($keys: [ID!]!) { nodes(keys: $keys) { key } }`, map[string]any{"keys": keys}, &got)
+	if len(got.Nodes) != len(keys) {
+		t.Fatalf("after the outage the graph has %d of %d acknowledged runs", len(got.Nodes), len(keys))
+	}
+}
