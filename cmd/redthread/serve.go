@@ -206,6 +206,10 @@ func serve(ctx context.Context, c serveConfig, logger *slog.Logger, stdout io.Wr
 		Ingester: pipeline, GraphQL: gql, Playground: web.Handler(),
 		Gatherer: reg, Registerer: reg, Logger: logger,
 		MaxBodyBytes: c.MaxBodyBytes, MaxBatch: c.MaxBatch, APIKeys: c.APIKeys,
+		StoreCheck: func(ctx context.Context) error {
+			_, err := store.AppliedOffset(ctx)
+			return err
+		},
 	})
 
 	ln, err := net.Listen("tcp", c.Listen)

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
+	"time"
 )
 
 // healthz answers as long as the process serves HTTP.
@@ -25,12 +27,18 @@ type Readiness struct {
 // readyz is ready when the graph store answers. Ingest keeps accepting
 // into the log while it does not, so a failing store shows here and in
 // the projection lag, not as lost events.
-func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	st := s.opts.Ingester.Status()
 	rd := Readiness{Ready: st.StoreHealth == nil, LogHead: st.Head, AppliedOffset: st.Applied,
 		ProjectionLag: st.Lag(), LogRecords: st.LogRecords, LogBytes: st.LogBytes, Store: "ok"}
 	if st.StoreHealth != nil {
 		rd.Store = "graph store failing: " + st.StoreHealth.Error()
+	} else if s.opts.StoreCheck != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		if err := s.opts.StoreCheck(ctx); err != nil {
+			rd.Ready, rd.Store = false, "graph store unreachable: "+err.Error()
+		}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	if !rd.Ready {

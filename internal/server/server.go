@@ -40,6 +40,9 @@ type Options struct {
 	MaxBodyBytes int64    // largest request body, after decompression (default 16 MiB)
 	MaxBatch     int      // most events in one batch request (default 10,000)
 	APIKeys      []string // if set, ingest requires "Authorization: Bearer <one of them>"
+	// StoreCheck, if set, is asked by /readyz whether the graph store
+	// answers right now (a ping), besides the outcome of the last apply.
+	StoreCheck func(ctx context.Context) error
 }
 
 // DefaultMaxBodyBytes is the default body-size limit.

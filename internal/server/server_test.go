@@ -220,8 +220,11 @@ func TestBatch(t *testing.T) {
 	}
 }
 
+// storeDown is what the test StoreCheck answers.
+var storeDown error
+
 func TestHealthAndReadiness(t *testing.T) {
-	srv, f := newTestServer(t, Options{})
+	srv, f := newTestServer(t, Options{StoreCheck: func(context.Context) error { return storeDown }})
 	resp, err := http.Get(srv.URL + "/healthz")
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("healthz: %v %v", resp, err)
@@ -236,6 +239,7 @@ func TestHealthAndReadiness(t *testing.T) {
 	resp.Body.Close()
 
 	f.status = ingest.Status{Head: 10, Applied: 4, StoreHealth: errors.New("connection refused")}
+	defer func() { storeDown = nil }()
 	resp, err = http.Get(srv.URL + "/readyz")
 	if err != nil {
 		t.Fatal(err)
@@ -245,6 +249,20 @@ func TestHealthAndReadiness(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 503 || rd.Ready || rd.ProjectionLag != 6 || !strings.Contains(rd.Store, "connection refused") {
 		t.Fatalf("readyz while store down: %d %+v", resp.StatusCode, rd)
+	}
+
+	// No apply has failed, but the store does not answer a ping.
+	f.status = ingest.Status{Head: 10, Applied: 10}
+	storeDown = errors.New("dial tcp: connection refused")
+	resp, err = http.Get(srv.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd = Readiness{}
+	_ = json.NewDecoder(resp.Body).Decode(&rd)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || rd.Ready || !strings.Contains(rd.Store, "unreachable") {
+		t.Fatalf("readyz with an unreachable store: %d %+v", resp.StatusCode, rd)
 	}
 }
 
