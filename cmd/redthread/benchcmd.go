@@ -29,12 +29,12 @@ type benchChild struct {
 	done chan error
 }
 
-func startBenchChild(ctx context.Context, dataDir string, stderr io.Writer) (*benchChild, error) {
+func startBenchChild(ctx context.Context, dataDir, graphStore string, stderr io.Writer) (*benchChild, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, self, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "warn")
+	cmd := exec.CommandContext(ctx, self, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "warn", "--graph", graphStore)
 	cmd.Stderr = stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -90,6 +90,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	duration := fs.Duration("duration", 10*time.Minute, "longest wall time of each scenario")
 	useGzip := fs.Bool("gzip", false, "gzip request bodies")
 	dataDir := fs.String("data-dir", "", "data dir of the started server (default: a temporary dir, removed afterwards)")
+	graphStore := fs.String("graph", "sqlite", "graph store of the started server (sqlite or an EMPTY Neo4j's URI)")
 	asJSON := fs.Bool("json", false, "print the report as JSON instead of Markdown")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -116,13 +117,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			defer os.RemoveAll(tmp)
 			dir = tmp
 		}
-		child, err := startBenchChild(ctx, dir, stderr)
+		child, err := startBenchChild(ctx, dir, *graphStore, stderr)
 		if err != nil {
 			return err
 		}
 		defer child.stop()
 		base, rssPID = child.url, child.cmd.Process.Pid
-		fmt.Fprintf(stderr, "benchmarking a fresh redthread serve at %s (data dir %s, pid %d)\n", base, dir, rssPID)
+		fmt.Fprintf(stderr, "benchmarking a fresh redthread serve at %s (data dir %s, graph %s, pid %d)\n", base, dir, *graphStore, rssPID)
 	}
 	if err := bench.CheckLoopback(base); err != nil {
 		return err
