@@ -9,6 +9,7 @@ type metrics struct {
 	latency      prometheus.Histogram
 	groupRecords prometheus.Histogram
 	applySeconds prometheus.Histogram
+	applyRecords prometheus.Histogram
 	applyErrors  prometheus.Counter
 	skipped      prometheus.Counter
 	logRecords   prometheus.Gauge
@@ -43,6 +44,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time to apply one group of batches to the graph store.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 		}),
+		applyRecords: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "redthread_store_apply_records",
+			Help:    "Log records applied to the graph store in one transaction.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 14),
+		}),
 		applyErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "redthread_store_apply_errors_total",
 			Help: "Failed applies to the graph store (the events stay in the log and are replayed).",
@@ -61,7 +67,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.events, m.rejected, m.latency, m.groupRecords, m.applySeconds, m.applyErrors, m.skipped,
+		reg.MustRegister(m.events, m.rejected, m.latency, m.groupRecords, m.applySeconds, m.applyRecords, m.applyErrors, m.skipped,
 			m.logRecords, m.logBytes, m.head, m.applied, m.lag)
 	}
 	return m

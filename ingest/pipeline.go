@@ -459,6 +459,7 @@ func (p *Pipeline) apply(ctx context.Context, batches []graph.Batch) error {
 	start := time.Now()
 	err := p.store.Apply(actx, batches...)
 	p.m.applySeconds.Observe(time.Since(start).Seconds())
+	p.m.applyRecords.Observe(float64(len(batches)))
 	if err != nil {
 		p.m.applyErrors.Inc()
 		p.opts.Logger.Warn("applying to the graph store failed; events stay in the log and will be replayed", "err", err)
