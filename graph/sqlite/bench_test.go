@@ -37,11 +37,12 @@ func BenchmarkLogAppend(b *testing.B) {
 }
 
 // BenchmarkApply measures Apply of event-shaped batches (23 mutations
-// each, storetest.EventBatch) one event per call and 100 per call, as the
-// pipeline's group commit hands them over, onto a store that already
+// each, storetest.EventBatch) one event per call, 100 per call and 1,000
+// per call (the service's applier hands over groups of up to ~4,000), as
+// the pipeline's group commit hands them over, onto a store that already
 // holds 2,000 events.
 func BenchmarkApply(b *testing.B) {
-	for _, perCall := range []int{1, 100} {
+	for _, perCall := range []int{1, 100, 1000} {
 		b.Run(fmt.Sprintf("events=%d", perCall), func(b *testing.B) {
 			s := openStore(b, filepath.Join(b.TempDir(), "graph.db"))
 			const warm = 2000
