@@ -39,6 +39,11 @@ type Options struct {
 	ApplyTimeout    time.Duration // how long one Apply may take before it counts as failed (default 30s)
 	RetryInterval   time.Duration // how often a lagging projection retries (default 2s)
 	ReplayChunk     int           // records read per step when replaying the log (default 500)
+	// AwaitProjection makes Submit return only once its events are also
+	// applied to the graph store. By default Submit returns once they are
+	// durable in the log, and the applier projects large groups behind
+	// it; readers that must see their own writes call WaitApplied.
+	AwaitProjection bool
 	Logger          *slog.Logger
 	Registerer      prometheus.Registerer // nil: metrics are not registered
 }
@@ -102,6 +107,7 @@ type Pipeline struct {
 	mu        sync.Mutex // guards the fields below, read by Status
 	status    Status
 	lastError error
+	advanced  chan struct{} // closed (and replaced) whenever status.Applied grows
 }
 
 // Status is a snapshot of the pipeline for readiness and metrics.
@@ -145,10 +151,11 @@ func New(log Log, store Store, pub Publisher, formats Formats, opts Options) *Pi
 	opts.defaults()
 	return &Pipeline{
 		log: log, store: store, pub: pub, formats: formats, opts: opts,
-		m:       newMetrics(opts.Registerer),
-		reqs:    make(chan *request, 256),
-		toApply: make(chan *group, 8),
-		stopped: make(chan struct{}),
+		m:        newMetrics(opts.Registerer),
+		reqs:     make(chan *request, 256),
+		toApply:  make(chan *group, 64),
+		stopped:  make(chan struct{}),
+		advanced: make(chan struct{}),
 	}
 }
 
@@ -299,14 +306,17 @@ func (p *Pipeline) Run(ctx context.Context) error {
 				}
 			}
 			g := p.commit(ctx, reqs)
-			if p.storeDown.Load() {
-				// The events are durable; while the store fails, answer
-				// at once and let the applier replay them from the log
-				// when it answers again.
+			if !p.opts.AwaitProjection || p.storeDown.Load() {
+				// The events are durable: answer now. The applier
+				// projects them behind (while the store fails, it
+				// replays them from the log when it answers again).
 				for _, r := range g.reqs {
 					close(r.done)
 				}
-				continue
+				g.reqs = nil
+				if p.storeDown.Load() {
+					continue
+				}
 			}
 			p.toApply <- g
 		}
@@ -583,7 +593,33 @@ func (p *Pipeline) addLogSize(records, bytes int64) {
 func (p *Pipeline) setApplied() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.status.Applied = max(p.applied, 0)
+	if a := max(p.applied, 0); a > p.status.Applied {
+		p.status.Applied = a
+		close(p.advanced)
+		p.advanced = make(chan struct{})
+	}
 	p.m.applied.Set(float64(p.status.Applied))
 	p.m.lag.Set(float64(p.status.Lag()))
+}
+
+// Head returns the highest offset acknowledged so far.
+func (p *Pipeline) Head() int64 { return p.lastHead.Load() }
+
+// WaitApplied waits until the graph store has applied every record up to
+// offset, or ctx ends (its error is returned). A query that waits for the
+// Head it saw when it started sees every event acknowledged before it.
+func (p *Pipeline) WaitApplied(ctx context.Context, offset int64) error {
+	for {
+		p.mu.Lock()
+		applied, ch := p.status.Applied, p.advanced
+		p.mu.Unlock()
+		if applied >= offset {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }

@@ -178,7 +178,7 @@ func in(body string) Input { return Input{Source: "test/unit", Body: []byte(body
 
 func TestSubmitAppendsAppliesAndPublishes(t *testing.T) {
 	log, store := newMemLog(), &memStore{nodes: map[string]int{}}
-	p, hub := startPipeline(t, log, store, Options{})
+	p, hub := startPipeline(t, log, store, Options{AwaitProjection: true})
 	ch, cancel := hub.Subscribe(8)
 	defer cancel()
 
@@ -209,7 +209,7 @@ func TestSubmitAppendsAppliesAndPublishes(t *testing.T) {
 
 func TestDuplicateChangesNothing(t *testing.T) {
 	log, store := newMemLog(), &memStore{nodes: map[string]int{}}
-	p, _ := startPipeline(t, log, store, Options{})
+	p, _ := startPipeline(t, log, store, Options{AwaitProjection: true})
 	first := p.Submit(t.Context(), []Input{in(`{"id":"a"}`)})
 	again := p.Submit(t.Context(), []Input{in(`{"id":"a"}`), in(`{"id":"a"}`)})
 	if first[0].Duplicate || !again[0].Duplicate || !again[1].Duplicate || again[0].Offset != first[0].Offset {
@@ -244,6 +244,13 @@ func TestGroupCommitUnderConcurrency(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
+	if err := p.WaitApplied(t.Context(), p.Head()); err != nil {
+		t.Fatal(err)
+	}
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	log.mu.Lock()
+	defer log.mu.Unlock()
 	if int(store.applied) != len(log.recs) {
 		t.Fatalf("applied %d of %d records", store.applied, len(log.recs))
 	}
@@ -255,7 +262,7 @@ func TestGroupCommitUnderConcurrency(t *testing.T) {
 func TestStoreOutageIsReplayedFromLog(t *testing.T) {
 	log, store := newMemLog(), &memStore{nodes: map[string]int{}}
 	reg := prometheus.NewRegistry()
-	p, _ := startPipeline(t, log, store, Options{RetryInterval: 5 * time.Millisecond, Registerer: reg})
+	p, _ := startPipeline(t, log, store, Options{RetryInterval: 5 * time.Millisecond, Registerer: reg, AwaitProjection: true})
 	p.Submit(t.Context(), []Input{in(`{"id":"a"}`)})
 	store.setDown(true)
 	res := p.Submit(t.Context(), []Input{in(`{"id":"b"}`), in(`{"id":"c"}`)})
@@ -326,7 +333,7 @@ func TestDecoderPanicIsInternalError(t *testing.T) {
 
 func TestRefusedRecordDoesNotStallProjection(t *testing.T) {
 	log, store := newMemLog(), &memStore{nodes: map[string]int{}}
-	p, _ := startPipeline(t, log, store, Options{})
+	p, _ := startPipeline(t, log, store, Options{AwaitProjection: true})
 	res := p.Submit(t.Context(), []Input{in(`{"id":"a"}`), in(`{"id":"poison"}`), in(`{"id":"b"}`)})
 	for _, r := range res {
 		if r.Err != nil {
@@ -341,5 +348,47 @@ func TestRefusedRecordDoesNotStallProjection(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(p.m.skipped); got != 1 {
 		t.Fatalf("skipped metric %v, want 1", got)
+	}
+}
+
+// gatedStore blocks every Apply until the gate is opened.
+type gatedStore struct {
+	*memStore
+	gate chan struct{}
+}
+
+func (g gatedStore) Apply(ctx context.Context, batches ...graph.Batch) error {
+	<-g.gate
+	return g.memStore.Apply(ctx, batches...)
+}
+
+func TestRepliesWhenDurableAndReadersWaitForTheProjection(t *testing.T) {
+	log := newMemLog()
+	store := gatedStore{memStore: &memStore{nodes: map[string]int{}}, gate: make(chan struct{})}
+	hub := pubsub.New()
+	defer hub.Close()
+	p := New(log, store, hub, Formats{"test": testFormat}, Options{})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, func() bool { return p.running.Load() })
+
+	// The store is blocked, yet Submit returns: the events are durable.
+	res := p.Submit(t.Context(), []Input{in(`{"id":"a"}`), in(`{"id":"b"}`)})
+	if res[0].Err != nil || res[1].Offset != 2 || p.Head() != 2 {
+		t.Fatalf("results %+v, head %d", res, p.Head())
+	}
+	short, stop := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer stop()
+	if err := p.WaitApplied(short, p.Head()); err == nil {
+		t.Fatal("WaitApplied returned before the store applied anything")
+	}
+	close(store.gate)
+	if err := p.WaitApplied(t.Context(), p.Head()); err != nil {
+		t.Fatal(err)
+	}
+	if st := p.Status(); st.Applied != 2 {
+		t.Fatalf("status %+v", st)
 	}
 }

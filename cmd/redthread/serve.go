@@ -46,6 +46,7 @@ type serveConfig struct {
 	AllowedOrigins  stringList
 	ShutdownTimeout time.Duration
 	PprofListen     string
+	AwaitProjection bool
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -65,6 +66,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&c.GraphQLCost, "graphql-max-complexity", 5000, "highest GraphQL query complexity accepted")
 	fs.Var(&c.AllowedOrigins, "allowed-origin", "extra Origin allowed for GraphQL websockets (repeatable; same-origin and loopback always are)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to let in-flight requests finish on shutdown")
+	fs.BoolVar(&c.AwaitProjection, "await-projection", false, "answer ingest only once events are applied to the graph too (slower); by default the answer comes once they are durable in the log, and queries wait for the graph to catch up")
 	fs.StringVar(&c.PprofListen, "pprof-listen", "", "serve Go's net/http/pprof profiles on this separate address (e.g. 127.0.0.1:6060); empty: off")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -196,7 +198,7 @@ func serve(ctx context.Context, c serveConfig, logger *slog.Logger, stdout io.Wr
 	hub := pubsub.New()
 	defer hub.Close()
 	pipeline := ingest.New(log, store, hub, ingest.Formats{"openlineage": ingest.OpenLineage(validator)},
-		ingest.Options{Logger: logger, Registerer: reg})
+		ingest.Options{Logger: logger, Registerer: reg, AwaitProjection: c.AwaitProjection, ApplyTimeout: 15 * time.Second})
 
 	gql := gqlhandler.New(gqlhandler.Options{
 		Store: store, Hub: hub, Logger: logger,

@@ -27,6 +27,8 @@ type Ingester interface {
 	Submit(ctx context.Context, inputs []ingest.Input) []ingest.Result
 	CountRejected(source, reason string)
 	Status() ingest.Status
+	Head() int64
+	WaitApplied(ctx context.Context, offset int64) error
 }
 
 // Options configure the server. Zero values take the defaults.
@@ -43,6 +45,11 @@ type Options struct {
 	// StoreCheck, if set, is asked by /readyz whether the graph store
 	// answers right now (a ping), besides the outcome of the last apply.
 	StoreCheck func(ctx context.Context) error
+	// ReadWait bounds how long a GraphQL query waits for the graph to
+	// catch up with every event acknowledged before it started, so clients
+	// read their own writes (default 5s; then it answers from what is
+	// applied).
+	ReadWait time.Duration
 }
 
 // DefaultMaxBodyBytes is the default body-size limit.
@@ -64,6 +71,9 @@ func New(opts Options) *Server {
 	}
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 10_000
+	}
+	if opts.ReadWait <= 0 {
+		opts.ReadWait = 5 * time.Second
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -91,7 +101,7 @@ func New(opts Options) *Server {
 		s.handle("GET /metrics", "metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
 	}
 	if opts.GraphQL != nil {
-		s.handle("/graphql", "graphql", opts.GraphQL)
+		s.handle("/graphql", "graphql", s.readYourWrites(opts.GraphQL))
 	}
 	if opts.Playground != nil {
 		s.handle("/", "playground", opts.Playground)
@@ -145,6 +155,22 @@ func (s *Server) auth(next http.Handler) http.Handler {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="redthread"`)
 			writeError(w, http.StatusUnauthorized, "UNAUTHORIZED", "missing or invalid bearer token", "Authorization")
 			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// readYourWrites makes a query wait (at most ReadWait) until the graph has
+// applied every event acknowledged before the query arrived. Ingest replies
+// as soon as events are durable and the graph is projected just behind, so
+// without this a client could post an event and not find it at once.
+// Websocket subscriptions are not delayed.
+func (s *Server) readYourWrites(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") == "" && s.opts.Ingester.Status().StoreHealth == nil {
+			ctx, cancel := context.WithTimeout(r.Context(), s.opts.ReadWait)
+			_ = s.opts.Ingester.WaitApplied(ctx, s.opts.Ingester.Head())
+			cancel()
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -26,6 +26,7 @@ type fakeIngester struct {
 	got      []ingest.Input
 	rejected map[string]int
 	status   ingest.Status
+	waited   []int64
 }
 
 func (f *fakeIngester) Submit(_ context.Context, inputs []ingest.Input) []ingest.Result {
@@ -53,6 +54,15 @@ func (f *fakeIngester) CountRejected(_, reason string) {
 }
 
 func (f *fakeIngester) Status() ingest.Status { return f.status }
+
+func (f *fakeIngester) Head() int64 { return 42 }
+
+func (f *fakeIngester) WaitApplied(_ context.Context, off int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.waited = append(f.waited, off)
+	return nil
+}
 
 const okEvent = `{"eventType":"START","run":{"runId":"0195c4d4-7f3a-7c1e-9a64-1d2f3e4a5b6c"},"job":{"namespace":"ns","name":"j"}}`
 
@@ -281,5 +291,19 @@ func TestMetricsAndPanicRecovery(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(b), `redthread_http_requests_total{code="500",route="graphql"} 1`) {
 		t.Fatalf("metrics missing request count:\n%s", b)
+	}
+}
+
+func TestQueriesReadTheirWrites(t *testing.T) {
+	gql := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(`{"data":{}}`)) })
+	srv, f := newTestServer(t, Options{GraphQL: gql})
+	resp, _ := post(t, srv.URL+"/graphql", []byte(`{"query":"{counts{totalNodes}}"}`), nil)
+	if resp.StatusCode != 200 || len(f.waited) != 1 || f.waited[0] != 42 {
+		t.Fatalf("status %d, waited for %v; want one wait for the head (42)", resp.StatusCode, f.waited)
+	}
+	f.status = ingest.Status{StoreHealth: errors.New("down")}
+	post(t, srv.URL+"/graphql", []byte(`{"query":"{counts{totalNodes}}"}`), nil)
+	if len(f.waited) != 1 {
+		t.Fatal("a query must not wait for a store that is failing")
 	}
 }
