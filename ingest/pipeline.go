@@ -153,7 +153,7 @@ func New(log Log, store Store, pub Publisher, formats Formats, opts Options) *Pi
 		log: log, store: store, pub: pub, formats: formats, opts: opts,
 		m:        newMetrics(opts.Registerer),
 		reqs:     make(chan *request, 256),
-		toApply:  make(chan *group, 64),
+		toApply:  make(chan *group, 4),
 		stopped:  make(chan struct{}),
 		advanced: make(chan struct{}),
 	}
@@ -399,7 +399,7 @@ func (p *Pipeline) applier(ctx context.Context) {
 			groups := []*group{g}
 			n := len(g.fresh)
 		more:
-			for n < 4*p.opts.MaxGroupRecords {
+			for n < 2*p.opts.MaxGroupRecords {
 				select {
 				case g2, ok := <-p.toApply:
 					if !ok {
