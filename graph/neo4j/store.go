@@ -16,6 +16,7 @@
 package neo4j
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -103,8 +104,11 @@ var _ graph.Store = (*Store)(nil)
 // cfg.AllowUnavailable).
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	u, err := url.Parse(cfg.URI)
-	if err != nil || u.Host == "" {
-		return nil, graph.FieldErrorf(graph.EINVALID, "uri", "want a URI such as bolt://127.0.0.1:7687, got %q", cfg.URI)
+	if err != nil {
+		return nil, graph.FieldErrorf(graph.EINVALID, "uri", "want a URI such as bolt://127.0.0.1:7687")
+	}
+	if u.Host == "" {
+		return nil, graph.FieldErrorf(graph.EINVALID, "uri", "want a URI such as bolt://127.0.0.1:7687, got %q", redactURI(u))
 	}
 	switch u.Scheme {
 	case "bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc":
@@ -145,7 +149,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, graph.FieldErrorf(graph.EINVALID, "uri", "%v", err)
 	}
-	s := &Store{driver: driver, database: cmpOr(cfg.Database, DefaultDatabase), logger: logger,
+	s := &Store{driver: driver, database: cmp.Or(cfg.Database, DefaultDatabase), logger: logger,
 		bookmarks: neo4j.NewBookmarkManager(neo4j.BookmarkManagerConfig{})}
 	if err := s.ensureSchema(ctx); err != nil {
 		if cfg.AllowUnavailable && graph.ErrorCode(err) == graph.EUNAVAILABLE {
@@ -158,14 +162,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	return s, nil
 }
 
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-// redactURI is u without credentials, for logs.
+// redactURI is u without credentials, for logs and errors.
 func redactURI(u *url.URL) string {
 	c := *u
 	c.User = nil

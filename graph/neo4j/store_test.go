@@ -3,6 +3,7 @@ package neo4j_test
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,6 +123,21 @@ func TestReopen(t *testing.T) {
 	}
 	if ns, err := again.Nodes(t.Context(), key); err != nil || len(ns) != 1 || ns[0].Props["name"] != "orders" {
 		t.Errorf("Nodes after reopening = %v, %v", ns, err)
+	}
+}
+
+// TestUnknownDatabase checks that a database the server does not have is
+// EUNAVAILABLE (a configuration to fix, during which ingest keeps logging),
+// not an internal error.
+func TestUnknownDatabase(t *testing.T) {
+	cfg := serverConfig(t)
+	cfg.Database = "redthread-no-such-database"
+	s, err := neo4j.Open(t.Context(), cfg)
+	if err == nil {
+		s.Close()
+	}
+	if graph.ErrorCode(err) != graph.EUNAVAILABLE || !strings.Contains(graph.ErrorMessage(err), "database") {
+		t.Errorf("Open on a missing database = %v, want EUNAVAILABLE saying so", err)
 	}
 }
 
