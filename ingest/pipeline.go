@@ -106,7 +106,6 @@ type Pipeline struct {
 
 	mu        sync.Mutex // guards the fields below, read by Status
 	status    Status
-	lastError error
 	advanced  chan struct{} // closed (and replaced) whenever status.Applied grows
 }
 
@@ -476,7 +475,6 @@ func (p *Pipeline) apply(ctx context.Context, batches []graph.Batch) error {
 	}
 	p.storeDown.Store(err != nil)
 	p.mu.Lock()
-	p.lastError = err
 	p.status.StoreHealth = err
 	p.mu.Unlock()
 	return err

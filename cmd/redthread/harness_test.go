@@ -67,8 +67,6 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-var listenLine = listenLineRE
-
 // startServer starts `redthread serve` on a free loopback port with the
 // given data dir and extra flags, and waits until /healthz answers.
 func startServer(t *testing.T, dataDir string, extra ...string) *serverProc {
@@ -90,7 +88,7 @@ func startServer(t *testing.T, dataDir string, extra ...string) *serverProc {
 		for sc.Scan() {
 			line := sc.Text()
 			p.logs.Write([]byte(line + "\n"))
-			if m := listenLine.FindStringSubmatch(line); m != nil {
+			if m := listenLineRE.FindStringSubmatch(line); m != nil {
 				urlCh <- m[1]
 			}
 		}

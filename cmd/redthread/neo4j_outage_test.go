@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,5 +100,12 @@ func TestNeo4jOutage(t *testing.T) {
 	srv.gql(t, `query($keys: [ID!]!) { nodes(keys: $keys) { key } }`, map[string]any{"keys": keys}, &got)
 	if len(got.Nodes) != len(keys) {
 		t.Fatalf("after the outage the graph has %d of %d acknowledged runs", len(got.Nodes), len(keys))
+	}
+
+	// reindex against Neo4j: the graph already holds the whole log.
+	srv.stop(t)
+	stdout, stderr, code := redthread(t, nil, "reindex", "--quiet", "--data-dir", srv.dataDir, "--graph", fmt.Sprintf("bolt://127.0.0.1:%d", n.port))
+	if code != 0 || !strings.Contains(stdout, "up to date with the log (offset 60)") {
+		t.Fatalf("reindex into Neo4j: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 }
