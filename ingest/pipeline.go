@@ -104,9 +104,9 @@ type Pipeline struct {
 	lastHead  atomic.Int64
 	storeDown atomic.Bool
 
-	mu        sync.Mutex // guards the fields below, read by Status
-	status    Status
-	advanced  chan struct{} // closed (and replaced) whenever status.Applied grows
+	mu       sync.Mutex // guards the fields below, read by Status
+	status   Status
+	advanced chan struct{} // closed (and replaced) whenever status.Applied grows
 }
 
 // Status is a snapshot of the pipeline for readiness and metrics.
