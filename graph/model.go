@@ -172,3 +172,33 @@ type Batch struct {
 	Offset    int64
 	Mutations []Mutation
 }
+
+// Merge folds q into p by the merge rules of Mutation: the earliest
+// FirstSeen and FirstOffset, the latest LastSeen and LastOffset. Zero
+// values are unknown: they never win and never erase a known value.
+func (p *Provenance) Merge(q Provenance) {
+	if !q.FirstSeen.IsZero() && (p.FirstSeen.IsZero() || q.FirstSeen.Before(p.FirstSeen)) {
+		p.FirstSeen = q.FirstSeen
+	}
+	if !q.LastSeen.IsZero() && (p.LastSeen.IsZero() || q.LastSeen.After(p.LastSeen)) {
+		p.LastSeen = q.LastSeen
+	}
+	if q.FirstOffset != 0 && (p.FirstOffset == 0 || q.FirstOffset < p.FirstOffset) {
+		p.FirstOffset = q.FirstOffset
+	}
+	if q.LastOffset != 0 && (p.LastOffset == 0 || q.LastOffset > p.LastOffset) {
+		p.LastOffset = q.LastOffset
+	}
+}
+
+// WithBatchOffset returns p with the offsets it leaves at zero taken from
+// its batch, the log record the mutation came from.
+func (p Provenance) WithBatchOffset(offset int64) Provenance {
+	if p.FirstOffset == 0 {
+		p.FirstOffset = offset
+	}
+	if p.LastOffset == 0 {
+		p.LastOffset = offset
+	}
+	return p
+}

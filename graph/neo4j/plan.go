@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/redthread/redthread/graph"
@@ -65,40 +64,13 @@ type edgeKey struct {
 	typ      graph.EdgeType
 }
 
-// provenance accumulates first/last seen and offsets; zero is unknown.
-type provenance struct {
-	firstSeen, lastSeen     time.Time
-	firstOffset, lastOffset int64
-}
+// provenance is graph.Provenance, whose Merge holds the merge rules.
+type provenance = graph.Provenance
 
-// add merges q into p: minimum of the firsts, maximum of the lasts,
-// ignoring unknowns.
-func (p *provenance) add(q provenance) {
-	if !q.firstSeen.IsZero() && (p.firstSeen.IsZero() || q.firstSeen.Before(p.firstSeen)) {
-		p.firstSeen = q.firstSeen
-	}
-	if !q.lastSeen.IsZero() && (p.lastSeen.IsZero() || q.lastSeen.After(p.lastSeen)) {
-		p.lastSeen = q.lastSeen
-	}
-	if q.firstOffset != 0 && (p.firstOffset == 0 || q.firstOffset < p.firstOffset) {
-		p.firstOffset = q.firstOffset
-	}
-	if q.lastOffset != 0 && (p.lastOffset == 0 || q.lastOffset > p.lastOffset) {
-		p.lastOffset = q.lastOffset
-	}
-}
-
-// provenanceOf is a mutation's provenance, offsets it leaves unknown
-// being its batch's (the log record it came from).
+// provenanceOf is the provenance a mutation brings: its own, with offsets it
+// leaves at zero taken from its batch, the record it came from.
 func provenanceOf(p graph.Provenance, batchOffset int64) provenance {
-	q := provenance{firstSeen: p.FirstSeen, lastSeen: p.LastSeen, firstOffset: p.FirstOffset, lastOffset: p.LastOffset}
-	if q.firstOffset == 0 {
-		q.firstOffset = batchOffset
-	}
-	if q.lastOffset == 0 {
-		q.lastOffset = batchOffset
-	}
-	return q
+	return p.WithBatchOffset(batchOffset)
 }
 
 // merge overlays a later mutation.
@@ -109,7 +81,7 @@ func (c *change) merge(patch graph.Props, facets map[string]string, prov provena
 	for k, v := range facets {
 		c.facets[k] = v
 	}
-	c.prov.add(prov)
+	c.prov.Merge(prov)
 }
 
 // planWrite validates every mutation of batches and merges them. Invalid
@@ -284,10 +256,10 @@ func (c *change) setMap() map[string]any {
 
 // provenanceRow adds the provenance parameters provenanceSet reads.
 func (c *change) provenanceRow(row map[string]any) map[string]any {
-	row["fs"] = nanos(c.prov.firstSeen)
-	row["ls"] = nanos(c.prov.lastSeen)
-	row["fo"] = offsetParam(c.prov.firstOffset)
-	row["lo"] = offsetParam(c.prov.lastOffset)
+	row["fs"] = nanos(c.prov.FirstSeen)
+	row["ls"] = nanos(c.prov.LastSeen)
+	row["fo"] = offsetParam(c.prov.FirstOffset)
+	row["lo"] = offsetParam(c.prov.LastOffset)
 	return row
 }
 

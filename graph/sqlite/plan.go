@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/redthread/redthread/graph"
@@ -32,38 +31,13 @@ type applyOp struct {
 	edge *edgeOp
 }
 
-// provenance accumulates first/last seen and offsets, zero meaning unknown.
-type provenance struct {
-	firstSeen, lastSeen     time.Time
-	firstOffset, lastOffset int64
-}
+// provenance is graph.Provenance, whose Merge holds the merge rules.
+type provenance = graph.Provenance
 
-func (p *provenance) merge(q provenance) {
-	if !q.firstSeen.IsZero() && (p.firstSeen.IsZero() || q.firstSeen.Before(p.firstSeen)) {
-		p.firstSeen = q.firstSeen
-	}
-	if !q.lastSeen.IsZero() && (p.lastSeen.IsZero() || q.lastSeen.After(p.lastSeen)) {
-		p.lastSeen = q.lastSeen
-	}
-	if q.firstOffset != 0 && (p.firstOffset == 0 || q.firstOffset < p.firstOffset) {
-		p.firstOffset = q.firstOffset
-	}
-	if q.lastOffset != 0 && (p.lastOffset == 0 || q.lastOffset > p.lastOffset) {
-		p.lastOffset = q.lastOffset
-	}
-}
-
-// mutationProvenance is the provenance a mutation brings: its own, with
-// offsets it leaves at zero taken from its batch, the record it came from.
+// mutationProvenance is the provenance a mutation brings: its own, with offsets it
+// leaves at zero taken from its batch, the record it came from.
 func mutationProvenance(p graph.Provenance, batchOffset int64) provenance {
-	q := provenance{firstSeen: p.FirstSeen, lastSeen: p.LastSeen, firstOffset: p.FirstOffset, lastOffset: p.LastOffset}
-	if q.firstOffset == 0 {
-		q.firstOffset = batchOffset
-	}
-	if q.lastOffset == 0 {
-		q.lastOffset = batchOffset
-	}
-	return q
+	return p.WithBatchOffset(batchOffset)
 }
 
 // content is what node and edge upserts share: the merged props patch,
@@ -105,7 +79,7 @@ func (c *content) merge(patch graph.Props, facets map[string]string, prov proven
 			c.facetsM[k] = v
 		}
 	}
-	c.prov.merge(prov)
+	c.prov.Merge(prov)
 }
 
 // finish encodes the merged content into statement arguments.
@@ -118,8 +92,8 @@ func (c *content) finish() error {
 	if c.facets, err = encodeFacets(c.facetsM); err != nil {
 		return graph.FieldErrorf(graph.EINVALID, c.field(".facets"), "%s", messageOnly(err))
 	}
-	c.firstSeen, c.lastSeen = timeToNanos(c.prov.firstSeen), timeToNanos(c.prov.lastSeen)
-	c.firstOffset, c.lastOffset = offsetArg(c.prov.firstOffset), offsetArg(c.prov.lastOffset)
+	c.firstSeen, c.lastSeen = timeToNanos(c.prov.FirstSeen), timeToNanos(c.prov.LastSeen)
+	c.firstOffset, c.lastOffset = offsetArg(c.prov.FirstOffset), offsetArg(c.prov.LastOffset)
 	return nil
 }
 
