@@ -1,4 +1,4 @@
-package storetest
+package graph_test
 
 import (
 	"encoding/json"
@@ -10,9 +10,8 @@ import (
 	"github.com/redthread/redthread/graph"
 )
 
-// TestNormalizeProps covers graph.NormalizeProps, the canonical form this
-// suite compares stores against. (It lives here because graph/props.go is
-// shared by the stores; it would sit equally well in package graph.)
+// TestNormalizeProps covers graph.NormalizeProps, the canonical form every
+// store returns and graph/storetest compares stores against.
 func TestNormalizeProps(t *testing.T) {
 	ok := []struct {
 		name string
