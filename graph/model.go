@@ -2,6 +2,7 @@ package graph
 
 import (
 	"encoding/json"
+	"math"
 	"time"
 )
 
@@ -201,4 +202,28 @@ func (p Provenance) WithBatchOffset(offset int64) Provenance {
 		p.LastOffset = offset
 	}
 	return p
+}
+
+// The stores keep times as int64 nanoseconds since the Unix epoch, so that
+// min/max merges and as-of filters are integer comparisons and both stores
+// agree to the nanosecond.
+var (
+	minNanosTime = time.Unix(0, math.MinInt64)
+	maxNanosTime = time.Unix(0, math.MaxInt64)
+)
+
+// UnixNanos returns t as nanoseconds since the epoch; ok is false for the
+// zero time ("unknown"). Times outside what int64 nanoseconds hold (years
+// 1677–2262) are clamped: a producer clock that far off is wrong either
+// way, and clamping keeps the event.
+func UnixNanos(t time.Time) (n int64, ok bool) {
+	switch {
+	case t.IsZero():
+		return 0, false
+	case t.Before(minNanosTime):
+		return math.MinInt64, true
+	case t.After(maxNanosTime):
+		return math.MaxInt64, true
+	}
+	return t.UnixNano(), true
 }

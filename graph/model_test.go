@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -18,5 +19,21 @@ func TestProvenanceMerge(t *testing.T) {
 	q := Provenance{LastOffset: 9}.WithBatchOffset(7)
 	if q.FirstOffset != 7 || q.LastOffset != 9 {
 		t.Fatalf("WithBatchOffset %+v", q)
+	}
+}
+
+func TestUnixNanos(t *testing.T) {
+	if _, ok := UnixNanos(time.Time{}); ok {
+		t.Fatal("the zero time must be unknown")
+	}
+	if n, ok := UnixNanos(time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)); !ok || n != math.MaxInt64 {
+		t.Fatalf("year 3000 = %d, want clamped to MaxInt64", n)
+	}
+	if n, ok := UnixNanos(time.Date(1500, 1, 1, 0, 0, 0, 0, time.UTC)); !ok || n != math.MinInt64 {
+		t.Fatalf("year 1500 = %d, want clamped to MinInt64", n)
+	}
+	at := time.Date(2025, 11, 12, 10, 30, 0, 123456789, time.UTC)
+	if n, _ := UnixNanos(at); n != at.UnixNano() {
+		t.Fatalf("in range: %d", n)
 	}
 }

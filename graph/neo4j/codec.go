@@ -3,36 +3,25 @@ package neo4j
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
 	"github.com/redthread/redthread/graph"
 )
 
-// Times are stored as integer nanoseconds since the Unix epoch, as the
-// SQLite store keeps them: min/max merges and as-of filters are integer
-// comparisons, and nanoseconds survive (a Neo4j DateTime would keep them
-// too, but compares more slowly and reads back in the server's zone).
-// Times outside what int64 nanoseconds can hold (years 1677–2262) are
-// clamped; a zero time.Time means unknown and is stored as no property.
-var (
-	minStorableTime = time.Unix(0, math.MinInt64)
-	maxStorableTime = time.Unix(0, math.MaxInt64)
-)
+// Times are stored as integer nanoseconds since the Unix epoch
+// (graph.UnixNanos), as the SQLite store keeps them: min/max merges and
+// as-of filters are integer comparisons, and nanoseconds survive (a Neo4j
+// DateTime would keep them too, but compares more slowly and reads back in
+// the server's zone). A zero time.Time means unknown: no property.
 
 // nanos returns t as a Cypher parameter: int64 nanoseconds, or nil for the
 // zero time.
 func nanos(t time.Time) any {
-	switch {
-	case t.IsZero():
-		return nil
-	case t.Before(minStorableTime):
-		return int64(math.MinInt64)
-	case t.After(maxStorableTime):
-		return int64(math.MaxInt64)
+	if n, ok := graph.UnixNanos(t); ok {
+		return n
 	}
-	return t.UnixNano()
+	return nil
 }
 
 // offsetParam returns an offset as a Cypher parameter, nil for unknown (0).

@@ -16,29 +16,18 @@ import (
 	"github.com/redthread/redthread/graph"
 )
 
-// Times are stored as integer nanoseconds since the Unix epoch, UTC, so
-// that min/max merges and as-of filters are integer comparisons. A zero
-// time.Time means "not known" and is stored as NULL: an event without a
-// time must neither pull FirstSeen back to year 1 nor hide a node from
-// every as-of query.
-var (
-	minStorableTime = time.Unix(0, math.MinInt64)
-	maxStorableTime = time.Unix(0, math.MaxInt64)
-)
+// Times are stored as integer nanoseconds since the Unix epoch, UTC
+// (graph.UnixNanos), so that min/max merges and as-of filters are integer
+// comparisons. A zero time.Time means "not known" and is stored as NULL: an
+// event without a time must neither pull FirstSeen back to year 1 nor hide
+// a node from every as-of query.
 
-// timeToNanos returns t as nanoseconds, NULL (nil) for the zero time. Times
-// outside 1677–2262 (nanoseconds' range) are clamped: a producer's clock
-// that far off is wrong either way, and clamping keeps the event.
+// timeToNanos returns t as nanoseconds, NULL (nil) for the zero time.
 func timeToNanos(t time.Time) any {
-	switch {
-	case t.IsZero():
-		return nil
-	case t.Before(minStorableTime):
-		return int64(math.MinInt64)
-	case t.After(maxStorableTime):
-		return int64(math.MaxInt64)
+	if n, ok := graph.UnixNanos(t); ok {
+		return n
 	}
-	return t.UnixNano()
+	return nil
 }
 
 // nanosToTime is the inverse of timeToNanos for a NOT NULL column.
