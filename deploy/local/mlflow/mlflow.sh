@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs a real MLflow tracking server + model registry for Redthread's tests
-# and local runs: mlflow from PyPI in a cached venv, SQLite backend, local
-# artifacts, webhooks enabled towards loopback. No Docker.
+# and local runs: mlflow from PyPI in a cached venv, SQLite backend,
+# artifacts proxied by the server (new runs get mlflow-artifacts:/ URIs and
+# clients upload and download over REST, so no shared disk is needed),
+# webhooks enabled towards loopback. No Docker.
 #
 #   mlflow.sh start    install (cached) and start the server unless it runs; wait for /health
 #   mlflow.sh stop     stop the server this script started on MLFLOW_PORT
@@ -68,7 +70,8 @@ start() {
   MLFLOW_WEBHOOK_CACHE_TTL=1 \
   nohup "$venv/bin/mlflow" server --host 127.0.0.1 --port "$port" \
     --backend-store-uri "sqlite:///$home/mlflow.db" \
-    --default-artifact-root "$home/artifacts" --workers 1 > "$logfile" 2>&1 &
+    --artifacts-destination "$home/artifacts" --serve-artifacts \
+    --workers 1 > "$logfile" 2>&1 &
   echo $! > "$pidfile"
   local waited=0
   until healthy; do
