@@ -28,6 +28,10 @@ type Observation struct {
 
 	// KindModelVersion:
 	ModelVersion *ModelVersion `json:"model_version,omitempty"`
+	// OpenLineageRunID is set on a model version whose run carries the
+	// tag openlineage.run_id: the run is keyed by that id, and so is the
+	// REGISTERED_AS edge. The syncer fills it in.
+	OpenLineageRunID string `json:"openlineage_run_id,omitempty"`
 	// KindRegisteredModel:
 	RegisteredModel *RegisteredModel `json:"registered_model,omitempty"`
 
