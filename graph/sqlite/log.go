@@ -188,6 +188,38 @@ func (l *Log) Read(ctx context.Context, after int64, limit int) ([]graph.Record,
 	return recs, nil
 }
 
+// BySHA256 returns the record whose body has the given sha256 (lowercase
+// hex); ok is false when the log holds none. It uses the hash's unique
+// index.
+func (l *Log) BySHA256(ctx context.Context, sha string) (rec graph.Record, ok bool, err error) {
+	return l.one(ctx, `SELECT log_offset, received, source, kind, sha256, producer, body
+		FROM event_log WHERE sha256 = ?`, sha)
+}
+
+// LatestFrom returns the newest record appended from source; ok is false
+// when there is none. It walks the log backwards from its head, so it is
+// quick for a source written often (such as a poller's cursor) and a full
+// scan for one never written.
+func (l *Log) LatestFrom(ctx context.Context, source string) (rec graph.Record, ok bool, err error) {
+	return l.one(ctx, `SELECT log_offset, received, source, kind, sha256, producer, body
+		FROM event_log WHERE source = ? ORDER BY log_offset DESC LIMIT 1`, source)
+}
+
+// one reads the single record a query selects.
+func (l *Log) one(ctx context.Context, query string, args ...any) (graph.Record, bool, error) {
+	var r graph.Record
+	var received int64
+	err := l.db.r.QueryRowContext(ctx, query, args...).Scan(&r.Offset, &received, &r.Source, &r.Kind, &r.SHA256, &r.Producer, &r.Body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return graph.Record{}, false, nil
+	}
+	if err != nil {
+		return graph.Record{}, false, internal(ctx, "read log record", err)
+	}
+	r.Received = nanosToTime(received)
+	return r, true, nil
+}
+
 // Stats returns the number of records, the total size of their bodies and
 // the highest offset.
 func (l *Log) Stats(ctx context.Context) (graph.LogStats, error) {

@@ -301,3 +301,33 @@ func TestOpenPathWithURICharacters(t *testing.T) {
 		t.Errorf("the log is not in the directory asked for: %v", err)
 	}
 }
+
+func TestLogLookups(t *testing.T) {
+	ctx := t.Context()
+	l := openLog(t, filepath.Join(t.TempDir(), "log.db"))
+	cursor := func(s string) graph.Record {
+		r := rec(s)
+		r.Source, r.Kind = "mlflow/cursor", "MLflowCursor"
+		return r
+	}
+	if _, err := l.Append(ctx, []graph.Record{rec("a"), cursor("c1"), rec("b"), cursor("c2"), rec("d")}); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := l.BySHA256(ctx, graph.BodySHA256([]byte("b")))
+	if err != nil || !ok {
+		t.Fatalf("BySHA256: %v %v", ok, err)
+	}
+	if diff := cmp.Diff(stored(3, "b"), got); diff != "" {
+		t.Errorf("BySHA256 (-want +got):\n%s", diff)
+	}
+	if _, ok, err := l.BySHA256(ctx, graph.BodySHA256([]byte("zz"))); ok || err != nil {
+		t.Errorf("BySHA256 of an unknown hash: %v %v", ok, err)
+	}
+	latest, ok, err := l.LatestFrom(ctx, "mlflow/cursor")
+	if err != nil || !ok || latest.Offset != 4 || string(latest.Body) != "c2" {
+		t.Errorf("LatestFrom = %d %q %v %v, want offset 4 c2", latest.Offset, latest.Body, ok, err)
+	}
+	if _, ok, err := l.LatestFrom(ctx, "mlflow/none"); ok || err != nil {
+		t.Errorf("LatestFrom of an unused source: %v %v", ok, err)
+	}
+}
