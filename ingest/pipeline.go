@@ -600,6 +600,20 @@ func (p *Pipeline) setApplied() {
 	p.m.lag.Set(float64(p.status.Lag()))
 }
 
+// Running reports whether Run has started and not yet returned: Submit
+// fails with ErrStopped outside that window.
+func (p *Pipeline) Running() bool {
+	if !p.running.Load() {
+		return false
+	}
+	select {
+	case <-p.stopped:
+		return false
+	default:
+		return true
+	}
+}
+
 // Head returns the highest offset acknowledged so far.
 func (p *Pipeline) Head() int64 { return p.lastHead.Load() }
 

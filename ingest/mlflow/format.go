@@ -45,7 +45,7 @@ func decode(body []byte) (ingest.Event, error) {
 	switch head.Format {
 	case ObservationFormat:
 		return decodeObservation(body)
-	case webhookFormatV1:
+	case WebhookFormat:
 		return decodeWebhookRecord(body)
 	case CursorFormat:
 		var c Cursor
@@ -59,7 +59,7 @@ func decode(body []byte) (ingest.Event, error) {
 			Notice: pubsub.Message{Kind: RecordCursor}}, nil
 	case "":
 		return ingest.Event{}, graph.FieldErrorf(graph.EINVALID, "redthread_mlflow",
-			"required: an MLflow record names its format (%s, %s or %s)", ObservationFormat, webhookFormatV1, CursorFormat)
+			"required: an MLflow record names its format (%s, %s or %s)", ObservationFormat, WebhookFormat, CursorFormat)
 	}
 	return ingest.Event{}, graph.FieldErrorf(graph.EINVALID, "redthread_mlflow", "unknown format %q", head.Format)
 }

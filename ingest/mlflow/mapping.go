@@ -72,7 +72,7 @@ func MapObservation(o *Observation, recordSHA string) ([]graph.Mutation, error) 
 		if mv.Version == "" {
 			return nil, graph.FieldErrorf(graph.EINVALID, "model_version.version", "required")
 		}
-		return mapModelVersion(o), nil
+		return mapModelVersion(o, recordSHA), nil
 	case KindRegisteredModel:
 		rm := o.RegisteredModel
 		if rm == nil {
@@ -81,7 +81,7 @@ func MapObservation(o *Observation, recordSHA string) ([]graph.Mutation, error) 
 		if rm.Name == "" {
 			return nil, graph.FieldErrorf(graph.EINVALID, "registered_model.name", "required")
 		}
-		return mapRegisteredModel(o), nil
+		return mapRegisteredModel(o, recordSHA), nil
 	}
 	return nil, graph.FieldErrorf(graph.EINVALID, "kind", "unknown observation kind %q (want %s, %s or %s)",
 		o.Kind, KindRun, KindModelVersion, KindRegisteredModel)
@@ -553,7 +553,7 @@ func versionTagProps(p graph.Props, tags map[string]string) {
 
 // mapModelVersion maps a model version: ModelVersion VERSION_OF its
 // RegisteredModel, REGISTERED_AS from its run when it has one.
-func mapModelVersion(o *Observation) []graph.Mutation {
+func mapModelVersion(o *Observation, recordSHA string) []graph.Mutation {
 	mv := o.ModelVersion
 	reg := Namespace(o.TrackingURI)
 	created := ms(mv.CreationTimestamp)
@@ -570,6 +570,9 @@ func mapModelVersion(o *Observation) []graph.Mutation {
 		"name":     mv.Name,
 		"version":  mv.Version,
 		"aliases":  append([]string{}, mv.Aliases...),
+
+		"mlflow_content_sha256": ContentSHA256(o),
+		"mlflow_record_sha256":  recordSHA,
 	}
 	set(p, "status", mv.Status)
 	set(p, "stage", mv.CurrentStage)
@@ -621,7 +624,7 @@ func mapModelVersion(o *Observation) []graph.Mutation {
 // properties alias.<name> = version: the place to read where an alias
 // points (a version's own aliases list is only as fresh as its last
 // observation).
-func mapRegisteredModel(o *Observation) []graph.Mutation {
+func mapRegisteredModel(o *Observation, recordSHA string) []graph.Mutation {
 	rm := o.RegisteredModel
 	reg := Namespace(o.TrackingURI)
 	created := ms(rm.CreationTimestamp)
@@ -630,7 +633,8 @@ func mapRegisteredModel(o *Observation) []graph.Mutation {
 		updated = created
 	}
 	b := newBuilder(graph.Provenance{FirstSeen: created, LastSeen: updated})
-	p := graph.Props{"source": "mlflow", "registry": reg, "name": rm.Name}
+	p := graph.Props{"source": "mlflow", "registry": reg, "name": rm.Name,
+		"mlflow_content_sha256": ContentSHA256(o), "mlflow_record_sha256": recordSHA}
 	set(p, "description", rm.Description)
 	set(p, "user", rm.UserID)
 	set(p, "created_at", rfc3339(rm.CreationTimestamp))

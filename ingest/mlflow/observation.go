@@ -61,7 +61,7 @@ type Checksum struct {
 
 // Supersedes links an observation to the earlier one of the same object.
 type Supersedes struct {
-	SHA256 string `json:"sha256"` // content hash of the earlier observation
+	SHA256 string `json:"sha256"` // sha256 of the earlier observation's log record
 	Offset int64  `json:"offset"` // its log offset
 	// AfterFinish is true when the earlier observation already showed the
 	// run finished: MLflow records are immutable once a run ends (seed

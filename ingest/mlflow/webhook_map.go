@@ -5,9 +5,6 @@ import (
 	"github.com/redthread/redthread/ingest"
 )
 
-// webhookFormatV1 is the format of a webhook delivery record.
-const webhookFormatV1 = "webhook/v1"
-
 // decodeWebhookRecord maps a webhook delivery record.
 func decodeWebhookRecord(body []byte) (ingest.Event, error) {
 	return ingest.Event{}, graph.Errorf(graph.EINVALID, "webhook records: not yet mapped")
