@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/redthread/redthread/graph"
@@ -171,6 +170,9 @@ type Cursor struct {
 	// FullSyncAt is when the last full pass (every run, to catch edits to
 	// finished runs) completed, in ms; 0 before the first.
 	FullSyncAt Millis `json:"full_sync_at,omitempty"`
+	// Previous is the log offset of the cursor this one follows, so that a
+	// cursor equal to an older one is still a new record.
+	Previous int64 `json:"previous,omitempty"`
 }
 
 // timeOrZero is a helper for event times in webhook payloads.
@@ -182,5 +184,3 @@ func timeOrZero(s string) time.Time {
 	}
 	return time.Time{}
 }
-
-var _ = fmt.Sprintf
