@@ -50,6 +50,10 @@ type Options struct {
 	// read their own writes (default 5s; then it answers from what is
 	// applied).
 	ReadWait time.Duration
+	// MLflowWebhook, if set, receives MLflow webhook deliveries at
+	// POST /api/v1/mlflow/webhook, outside the bearer-token auth (see
+	// mountMLflow).
+	MLflowWebhook http.Handler
 }
 
 // DefaultMaxBodyBytes is the default body-size limit.
@@ -97,6 +101,7 @@ func New(opts Options) *Server {
 	s.handle("POST /api/v1/lineage/batch", "lineage_batch", s.auth(http.HandlerFunc(s.postLineageBatch)))
 	s.handle("GET /healthz", "healthz", http.HandlerFunc(s.healthz))
 	s.handle("GET /readyz", "readyz", http.HandlerFunc(s.readyz))
+	s.mountMLflow()
 	if opts.Gatherer != nil {
 		s.handle("GET /metrics", "metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
 	}
