@@ -35,6 +35,7 @@ func commands() []command {
 	return []command{
 		{"serve", "redthread serve [flags]", "start the service", runServe},
 		{"ingest", "redthread ingest [flags] FILE|DIR|-", "send OpenLineage events (JSON, JSON arrays or NDJSON) to a server", runIngest},
+		{"mlflow", "redthread mlflow sync [flags]", "read an MLflow server (runs, artifacts, model registry) into a running Redthread", runMLflow},
 		{"lineage", "redthread lineage [flags] KEY", "print the lineage around a node as JSON or Graphviz dot", runLineage},
 		{"reindex", "redthread reindex [flags]", "replay the event log into a graph store (rebuild or catch up; resumable)", runReindex},
 		{"bench", "redthread bench [flags]", "measure ingest throughput and lineage latency", runBench},

@@ -69,13 +69,13 @@ func runReindex(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			progressbar.OptionThrottle(200*time.Millisecond),
 			progressbar.OptionOnCompletion(func() { fmt.Fprintln(stderr) }))
 	}
-	formats := ingest.Formats{"openlineage": ingest.OpenLineage(nil)}
+	decoders := formats(nil)
 	start, from := time.Now(), applied
 	for applied < stats.Head {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("interrupted at offset %d (run reindex again to resume): %w", applied, err)
 		}
-		batches, last, err := ingest.ReadBatches(ctx, log, formats, applied, *chunk)
+		batches, last, err := ingest.ReadBatches(ctx, log, decoders, applied, *chunk)
 		if err != nil {
 			return err
 		}

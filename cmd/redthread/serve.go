@@ -47,6 +47,7 @@ type serveConfig struct {
 	ShutdownTimeout time.Duration
 	PprofListen     string
 	AwaitProjection bool
+	MLflow          mlflowFlags
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -67,6 +68,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Var(&c.AllowedOrigins, "allowed-origin", "extra Origin allowed for GraphQL websockets (repeatable; same-origin and loopback always are)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to let in-flight requests finish on shutdown")
 	fs.BoolVar(&c.AwaitProjection, "await-projection", false, "answer ingest only once events are applied to the graph too (slower); by default the answer comes once they are durable in the log, and queries wait for the graph to catch up")
+	c.MLflow.register(fs)
 	fs.StringVar(&c.PprofListen, "pprof-listen", "", "serve Go's net/http/pprof profiles on this separate address (e.g. 127.0.0.1:6060); empty: off")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -197,8 +199,12 @@ func serve(ctx context.Context, c serveConfig, logger *slog.Logger, stdout io.Wr
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	hub := pubsub.New()
 	defer hub.Close()
-	pipeline := ingest.New(log, store, hub, ingest.Formats{"openlineage": ingest.OpenLineage(validator)},
+	pipeline := ingest.New(log, store, hub, formats(validator),
 		ingest.Options{Logger: logger, Registerer: reg, AwaitProjection: c.AwaitProjection, ApplyTimeout: 15 * time.Second})
+	ml, err := newMLflowParts(c.MLflow, pipeline, log, store, reg, logger)
+	if err != nil {
+		return err
+	}
 
 	gql := gqlhandler.New(gqlhandler.Options{
 		Store: store, Hub: hub, Logger: logger,
@@ -208,6 +214,7 @@ func serve(ctx context.Context, c serveConfig, logger *slog.Logger, stdout io.Wr
 		Ingester: pipeline, GraphQL: gql, Playground: web.Handler(),
 		Gatherer: reg, Registerer: reg, Logger: logger,
 		MaxBodyBytes: c.MaxBodyBytes, MaxBatch: c.MaxBatch, APIKeys: c.APIKeys,
+		MLflowObserver: ml.observer, MLflowWebhook: ml.webhook,
 		StoreCheck: func(ctx context.Context) error {
 			_, err := store.AppliedOffset(ctx)
 			return err
@@ -235,9 +242,22 @@ func serve(ctx context.Context, c serveConfig, logger *slog.Logger, stdout io.Wr
 	go func() { pipelineDone <- pipeline.Run(pctx) }()
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- srv.Serve(ln) }()
+	mctx, stopMLflow := context.WithCancel(pctx)
+	defer stopMLflow()
+	pollerDone := make(chan struct{})
+	if ml.poller != nil {
+		go func() {
+			defer close(pollerDone)
+			if err := ml.poller.Run(mctx); err != nil {
+				logger.Error("mlflow poller stopped", "err", err)
+			}
+		}()
+	} else {
+		close(pollerDone)
+	}
 
 	url := "http://" + ln.Addr().String()
-	logger.Info("redthread serving", "url", url, "data_dir", c.DataDir, "graph", c.describe(), "strict", c.Strict)
+	logger.Info("redthread serving", "url", url, "data_dir", c.DataDir, "graph", c.describe(), "strict", c.Strict, "mlflow", c.MLflow.describe())
 	fmt.Fprintf(stdout, "redthread %s listening on %s (playground %s/, GraphQL %s/graphql, OpenLineage %s/api/v1/lineage)\n",
 		version, url, url, url, url)
 
@@ -258,6 +278,8 @@ func serve(ctx context.Context, c serveConfig, logger *slog.Logger, stdout io.Wr
 		logger.Warn("http shutdown", "err", err)
 	}
 	hub.Close()
+	stopMLflow() // the poller submits to the pipeline: stop it first
+	<-pollerDone
 	stopPipeline()
 	if !pipelineStopped {
 		if err := <-pipelineDone; err != nil && runErr == nil {

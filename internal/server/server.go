@@ -54,6 +54,10 @@ type Options struct {
 	// POST /api/v1/mlflow/webhook, outside the bearer-token auth (see
 	// mountMLflow).
 	MLflowWebhook http.Handler
+	// MLflowObserver, if set, takes MLflow observations (from `redthread
+	// mlflow sync`) at POST /api/v1/mlflow/observations, behind the
+	// bearer-token auth of the other ingest routes.
+	MLflowObserver MLflowObserver
 }
 
 // DefaultMaxBodyBytes is the default body-size limit.
