@@ -32,6 +32,7 @@ func formats(v *openlineage.Validator) ingest.Formats {
 // mlflowFlags configure the MLflow poller and webhook receiver of serve.
 type mlflowFlags struct {
 	URI           string
+	Poll          bool
 	Interval      time.Duration
 	FullEvery     time.Duration
 	Experiments   stringList
@@ -41,6 +42,7 @@ type mlflowFlags struct {
 
 func (m *mlflowFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&m.URI, "mlflow-uri", "", "MLflow tracking server to poll for runs and model versions, e.g. http://127.0.0.1:5000 (empty: no poller)")
+	fs.BoolVar(&m.Poll, "mlflow-poll", true, "poll -mlflow-uri (false: only receive its webhooks)")
 	fs.DurationVar(&m.Interval, "mlflow-interval", 30*time.Second, "time between MLflow poll passes")
 	fs.DurationVar(&m.FullEvery, "mlflow-full-every", time.Hour, "time between full MLflow passes, which re-read finished runs to catch edits")
 	fs.Var(&m.Experiments, "mlflow-experiment", "MLflow experiment name or id to poll (repeatable; default all)")
@@ -90,7 +92,7 @@ func newMLflowParts(m mlflowFlags, pipeline *ingest.Pipeline, log *sqlite.Log, s
 		}
 		parts.webhook = h
 	}
-	if m.URI != "" {
+	if m.URI != "" && m.Poll {
 		client, err := mlflowClient(m.URI, m.Token)
 		if err != nil {
 			return nil, fmt.Errorf("-mlflow-uri: %w", err)
@@ -106,7 +108,7 @@ func newMLflowParts(m mlflowFlags, pipeline *ingest.Pipeline, log *sqlite.Log, s
 // describe says what of MLflow is on, for the startup line.
 func (m mlflowFlags) describe() string {
 	var on []string
-	if m.URI != "" {
+	if m.URI != "" && m.Poll {
 		on = append(on, "polling "+m.URI+" every "+m.Interval.String())
 	}
 	if m.WebhookSecret != "" {
