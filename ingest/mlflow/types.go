@@ -37,14 +37,21 @@ func (m *Millis) UnmarshalJSON(b []byte) error {
 	n, err := strconv.ParseInt(string(b), 10, 64)
 	if err != nil {
 		f, ferr := strconv.ParseFloat(string(b), 64)
-		if ferr != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		if ferr != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > maxMillis {
 			return fmt.Errorf("not a millisecond timestamp: %s", b)
 		}
 		n = int64(f)
 	}
+	if n > maxMillis || n < -maxMillis {
+		return fmt.Errorf("millisecond timestamp out of range: %s", b)
+	}
 	*m = Millis(n)
 	return nil
 }
+
+// maxMillis bounds timestamps to about ±292 million years, far inside
+// int64 and time.Time, so no arithmetic on them overflows.
+const maxMillis = 1 << 53
 
 // Float is a metric value. It decodes from a JSON number or from the
 // strings "NaN", "Infinity" and "-Infinity" that protobuf's JSON mapping
