@@ -17,7 +17,7 @@ export REDTHREAD_OL_PYTHON ?= $(OL_VENV)/bin/python
 NEO4J_EXTERNAL_URI := $(REDTHREAD_NEO4J_URI)
 export NEO4J_PORT ?= 7687
 
-.PHONY: run build web test unit deps deps-python neo4j generate check-generated lint fuzz bench bench-go clean
+.PHONY: run build web test unit deps deps-python deps-mlflow neo4j generate check-generated lint fuzz bench bench-go clean
 
 ## run: build and start Redthread on its embedded defaults (http://127.0.0.1:5050)
 run: build
@@ -31,11 +31,15 @@ build: web
 web:
 	./scripts/build-web.sh
 
-## deps: everything the tests need beyond Go (web bundle, openlineage-python)
-deps: web deps-python
+## deps: everything the tests need beyond Go (web bundle, openlineage-python, MLflow)
+deps: web deps-python deps-mlflow
 
 deps-python:
 	./scripts/openlineage-python.sh "$(OL_VENV)" "$(OL_VERSION)"
+
+## deps-mlflow: MLflow in a cached venv; each test starts its own server from it (deploy/local/mlflow)
+deps-mlflow:
+	./deploy/local/mlflow/mlflow.sh install
 
 ## test: install what the tests need, then lint, check generated code and run every test with -race
 test: deps neo4j lint check-generated unit

@@ -5,6 +5,7 @@
 # clients upload and download over REST, so no shared disk is needed),
 # webhooks enabled towards loopback. No Docker.
 #
+#   mlflow.sh install  install mlflow into the cached venv (start does it too)
 #   mlflow.sh start    install (cached) and start the server unless it runs; wait for /health
 #   mlflow.sh stop     stop the server this script started on MLFLOW_PORT
 #   mlflow.sh status   exit 0 when it runs and answers
@@ -12,14 +13,18 @@
 #
 # Environment (all optional):
 #   MLFLOW_PORT           port (5000)
-#   MLFLOW_VERSION        the mlflow release (3.17.2: 3.18.0's mlflow-skinny is not on this PyPI)
+#   MLFLOW_VERSION        the mlflow release (3.18.0, the pinned one)
+#   MLFLOW_FALLBACK_VERSION  used when MLFLOW_VERSION cannot be installed from the
+#                         package index (3.17.2: some mirrors list mlflow 3.18.0 but
+#                         not its mlflow-skinny 3.18.0); empty: no fallback
 #   MLFLOW_CACHE          venv and server homes (~/.cache/redthread/mlflow)
 #   MLFLOW_HOME_DIR       the server's home: mlflow.db, artifacts/, logs (MLFLOW_CACHE/server-PORT)
 #   MLFLOW_START_TIMEOUT  seconds to wait for /health (180)
 set -euo pipefail
 
 port=${MLFLOW_PORT:-5000}
-version=${MLFLOW_VERSION:-3.17.2}
+version=${MLFLOW_VERSION:-3.18.0}
+fallback=${MLFLOW_FALLBACK_VERSION-3.17.2}
 cache=${MLFLOW_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/redthread/mlflow}
 venv=$cache/venv-$version
 home=${MLFLOW_HOME_DIR:-$cache/server-$port}
@@ -39,11 +44,37 @@ running() {
   kill -0 "$pid" 2>/dev/null && grep -q mlflow "/proc/$pid/cmdline" 2>/dev/null
 }
 
+installed() {
+  [ -x "$venv/bin/mlflow" ] && "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('mlflow') != '$version')" 2>/dev/null
+}
+
 install() {
-  if [ -x "$venv/bin/mlflow" ] && "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('mlflow') != '$version')" 2>/dev/null; then
-    return
+  installed && return
+  local marker=$cache/unavailable-$version
+  # A release this index lacked is retried once a day, not on every start.
+  if [ -n "$fallback" ] && [ -n "$(find "$marker" -mmin -1440 2>/dev/null)" ]; then
+    use_fallback; return
   fi
   say "installing mlflow $version into $venv (several hundred MB the first time; pip cache ~/.cache/pip)"
+  mkdir -p "$cache"
+  python3 -m venv "$venv"
+  if "$venv/bin/pip" install --quiet --disable-pip-version-check "mlflow==$version" > "$cache/pip-$version.log" 2>&1; then
+    rm -f "$marker"; return
+  fi
+  rm -rf "$venv"
+  if [ -z "$fallback" ] || [ "$fallback" = "$version" ]; then
+    say "cannot install mlflow $version: $(tail -1 "$cache/pip-$version.log")"; exit 1
+  fi
+  say "mlflow $version cannot be installed from this package index ($(tail -1 "$cache/pip-$version.log")); falling back to $fallback (MLFLOW_FALLBACK_VERSION= refuses)"
+  touch "$marker"
+  use_fallback
+}
+
+use_fallback() {
+  version=$fallback
+  venv=$cache/venv-$version
+  installed && return
+  say "installing mlflow $version into $venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "mlflow==$version"
 }
@@ -104,9 +135,10 @@ stop() {
 }
 
 case "${1:-}" in
+  install) install; "$venv/bin/mlflow" --version ;;
   start) start ;;
   stop) stop ;;
   status) running && healthy ;;
   uri) uri ;;
-  *) echo "usage: $0 start|stop|status|uri" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start|stop|status|uri" >&2; exit 2 ;;
 esac
