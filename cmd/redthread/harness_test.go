@@ -69,7 +69,7 @@ func (s *syncBuffer) String() string {
 
 // startServer starts `redthread serve` on a free loopback port with the
 // given data dir and extra flags, and waits until /healthz answers.
-func startServer(t *testing.T, dataDir string, extra ...string) *serverProc {
+func startServer(t testing.TB, dataDir string, extra ...string) *serverProc {
 	t.Helper()
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "warn"}, extra...)
 	cmd := exec.Command(binPath, args...)
@@ -107,7 +107,7 @@ func startServer(t *testing.T, dataDir string, extra ...string) *serverProc {
 }
 
 // stop asks the server to shut down gracefully and waits.
-func (p *serverProc) stop(t *testing.T) {
+func (p *serverProc) stop(t testing.TB) {
 	if p.cmd.ProcessState != nil {
 		return
 	}
