@@ -78,7 +78,7 @@ func NewSyncer(client *Client, sink Sink) *Syncer {
 // Sync reads the experiments, runs and model registry of the MLflow
 // server once and observes them. It stops at the first error from MLflow
 // or the sink; what was observed before stays observed.
-func (s *Syncer) Sync(ctx context.Context, opts SyncOptions) (SyncStats, error) {
+func (s *Syncer) Sync(ctx context.Context, opts SyncOptions) (st SyncStats, err error) {
 	start := time.Now()
 	if opts.Source == "" {
 		opts.Source = "mlflow/sync"
@@ -89,7 +89,7 @@ func (s *Syncer) Sync(ctx context.Context, opts SyncOptions) (SyncStats, error) 
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 4
 	}
-	st := SyncStats{MaxStartTime: opts.Since}
+	st = SyncStats{MaxStartTime: opts.Since}
 	defer func() { st.Elapsed = time.Since(start) }()
 
 	exps, err := s.client.AllExperiments(ctx)
