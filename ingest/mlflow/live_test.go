@@ -4,8 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
+	"net/http"
+	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -246,6 +250,42 @@ func TestLiveMLflow(t *testing.T) {
 		}
 	})
 
+	t.Run("local artifact root", func(t *testing.T) {
+		// get-artifact also serves runs whose artifacts live on a plain
+		// file:// root, which only a server on this machine can read.
+		if os.Getenv(mlflowtest.EnvURI) != "" {
+			t.Skip("the server is not ours: it cannot read our temporary directory")
+		}
+		dir := t.TempDir()
+		var exp struct {
+			ID string `json:"experiment_id"`
+		}
+		mlflowPost(t, uri, "experiments/create", `{"name": "local-root", "artifact_location": "file://`+dir+`"}`, &exp)
+		var run struct {
+			Run Run `json:"run"`
+		}
+		mlflowPost(t, uri, "runs/create", `{"experiment_id": "`+exp.ID+`"}`, &run)
+		id := run.Run.Info.ID()
+		if !strings.HasPrefix(run.Run.Info.ArtifactURI, "file://") {
+			t.Fatalf("artifact URI %q", run.Run.Info.ArtifactURI)
+		}
+		local := filepath.Join(dir, id, "artifacts", "sub")
+		if err := os.MkdirAll(local, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(local, "a.txt"), []byte("local bytes"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		tree, err := c.WalkArtifacts(ctx, id)
+		if err != nil || len(tree) != 2 || tree[1].Path != "sub/a.txt" {
+			t.Errorf("tree %+v, %v", tree, err)
+		}
+		data, err := c.DownloadArtifact(ctx, id, "sub/a.txt", 0)
+		if err != nil || string(data) != "local bytes" {
+			t.Errorf("got %q, %v", data, err)
+		}
+	})
+
 	t.Run("observe run A", func(t *testing.T) {
 		observe := func() []byte {
 			r, err := c.GetRun(ctx, sc.RunA)
@@ -401,6 +441,24 @@ func TestLiveMLflow(t *testing.T) {
 			t.Errorf("a missing logged model gave %v", err)
 		}
 	})
+}
+
+// mlflowPost sends one JSON request to MLflow, for test set-ups the
+// read-only client cannot make.
+func mlflowPost(t *testing.T, uri, endpoint, body string, out any) {
+	t.Helper()
+	resp, err := http.Post(uri+"/api/2.0/mlflow/"+endpoint, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s: %s %s", endpoint, resp.Status, data)
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func tagMap(tags []Tag) map[string]string {

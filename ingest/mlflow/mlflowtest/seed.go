@@ -37,9 +37,9 @@ type Scenario struct {
 // Seed creates the scenario on the MLflow server at trackingURI through
 // its REST API. The server must proxy artifacts (mlflow.sh does). When the
 // experiment already exists, as on a server shared through
-// REDTHREAD_MLFLOW_URI, Seed looks up the scenario an earlier Seed made
-// and returns it as that server now has it (run D may have been finished,
-// tags added).
+// REDTHREAD_MLFLOW_URI, Seed waits for the Seed that made it (perhaps in
+// another test process) to finish and returns that scenario as the server
+// now has it (run D may have been finished, tags added).
 func Seed(ctx context.Context, trackingURI string) (*Scenario, error) {
 	r := newREST(trackingURI)
 	s := &Scenario{
@@ -65,10 +65,44 @@ func Seed(ctx context.Context, trackingURI string) (*Scenario, error) {
 	default:
 		return nil, err
 	}
-	if err := s.seed(ctx, r); err != nil {
+	err = s.seed(ctx, r)
+	if errors.As(err, &re) && re.code == "RESOURCE_ALREADY_EXISTS" && s.ExperimentID == "" {
+		// Another test process seeds the same shared server right now.
+		if err := r.get(ctx, "experiments/get-by-name", url.Values{"experiment_name": {ExperimentName}}, &got); err != nil {
+			return nil, err
+		}
+		s.ExperimentID = got.Experiment.ID
+		return s, s.lookUp(ctx, r)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("mlflowtest: seeding %s: %w", trackingURI, err)
 	}
 	return s, nil
+}
+
+// seededTimeout bounds the wait for another process's Seed to finish.
+const seededTimeout = 2 * time.Minute
+
+// waitSeeded waits until the last step of a Seed, the challenger alias,
+// is on the server.
+func waitSeeded(ctx context.Context, r *rest) error {
+	ctx, cancel := context.WithTimeout(ctx, seededTimeout)
+	defer cancel()
+	for {
+		err := r.get(ctx, "registered-models/alias", url.Values{"name": {ModelName}, "alias": {AliasChallenger}}, nil)
+		if err == nil {
+			return nil
+		}
+		var re *restError
+		if !errors.As(err, &re) || re.status >= 500 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("mlflowtest: experiment %s exists but the scenario is incomplete (an earlier Seed failed or is still running): %w", ExperimentName, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 func (s *Scenario) seed(ctx context.Context, r *rest) error {
@@ -312,8 +346,12 @@ func (s *Scenario) register(ctx context.Context, r *rest) error {
 	return nil
 }
 
-// lookUp fills s from the scenario an earlier Seed left on the server.
+// lookUp fills s from the scenario an earlier Seed left on the server,
+// once that Seed has finished.
 func (s *Scenario) lookUp(ctx context.Context, r *rest) error {
+	if err := waitSeeded(ctx, r); err != nil {
+		return err
+	}
 	for _, run := range []struct {
 		id   *string
 		name string
