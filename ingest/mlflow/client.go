@@ -246,8 +246,8 @@ func retryable(ctx context.Context, err error) bool {
 	return false
 }
 
-// defaultBackoff waits 200 ms, 400 ms, 800 ms … up to 5 s, or what a 429
-// or 503 answer's Retry-After asks when that is shorter than 30 s.
+// defaultBackoff waits 200 ms, 400 ms, 800 ms … up to 5 s, or what the
+// failed answer's Retry-After (in seconds) asks when that is under 30 s.
 func defaultBackoff(n int, resp *http.Response) time.Duration {
 	if resp != nil {
 		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 && s < 30 {
