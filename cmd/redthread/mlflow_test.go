@@ -232,6 +232,10 @@ func TestMLflowPollerAndWebhook(t *testing.T) {
 	if n := srv.node(t, graph.RunKey(sc.RunA)); n == nil || n.Properties["git_sha"] == nil {
 		t.Fatalf("run A after polling: %+v", n)
 	}
+	rd := waitReady(t, srv, true)
+	if rd.MLflow == nil || rd.MLflow.TrackingURI != uri || rd.MLflow.LastPass == nil || rd.MLflow.LastError != "" {
+		t.Errorf("/readyz mlflow = %+v", rd.MLflow)
+	}
 	srv.stop(t)
 
 	// Restarted, it resumes from the cursor in the log: its first pass is

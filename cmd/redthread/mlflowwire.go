@@ -18,6 +18,7 @@ import (
 	"github.com/redthread/redthread/ingest"
 	"github.com/redthread/redthread/ingest/mlflow"
 	"github.com/redthread/redthread/ingest/openlineage"
+	"github.com/redthread/redthread/internal/server"
 )
 
 // formats are the input formats the pipeline decodes, at ingest and on
@@ -103,6 +104,28 @@ func newMLflowParts(m mlflowFlags, pipeline *ingest.Pipeline, log *sqlite.Log, s
 		})
 	}
 	return parts, nil
+}
+
+// status reports the poller in /readyz; nil when there is none.
+func (p *mlflowParts) status() func() *server.MLflowReadiness {
+	if p.poller == nil {
+		return nil
+	}
+	return func() *server.MLflowReadiness {
+		st := p.poller.Status()
+		r := &server.MLflowReadiness{TrackingURI: st.TrackingURI, Unfinished: len(st.Cursor.Unfinished)}
+		if !st.LastPass.IsZero() {
+			t := st.LastPass.UTC()
+			r.LastPass = &t
+		}
+		if st.LastErr != nil {
+			r.LastError = st.LastErr.Error()
+		}
+		if st.Cursor.StartTime != 0 {
+			r.CursorStart = time.UnixMilli(int64(st.Cursor.StartTime)).UTC().Format(time.RFC3339)
+		}
+		return r
+	}
 }
 
 // describe says what of MLflow is on, for the startup line.

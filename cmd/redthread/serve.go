@@ -214,7 +214,7 @@ func serve(ctx context.Context, c serveConfig, logger *slog.Logger, stdout io.Wr
 		Ingester: pipeline, GraphQL: gql, Playground: web.Handler(),
 		Gatherer: reg, Registerer: reg, Logger: logger,
 		MaxBodyBytes: c.MaxBodyBytes, MaxBatch: c.MaxBatch, APIKeys: c.APIKeys,
-		MLflowObserver: ml.observer, MLflowWebhook: ml.webhook,
+		MLflowObserver: ml.observer, MLflowWebhook: ml.webhook, MLflowStatus: ml.status(),
 		StoreCheck: func(ctx context.Context) error {
 			_, err := store.AppliedOffset(ctx)
 			return err

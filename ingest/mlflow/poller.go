@@ -88,16 +88,17 @@ func NewPoller(client *Client, sub Submitter, log CursorLog, hist History, opts 
 
 // PollStatus is the poller's state for readiness reports.
 type PollStatus struct {
-	Cursor   Cursor
-	LastPass time.Time
-	LastErr  error
+	TrackingURI string
+	Cursor      Cursor
+	LastPass    time.Time
+	LastErr     error
 }
 
 // Status returns the cursor and the outcome of the last pass.
 func (p *Poller) Status() PollStatus {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return PollStatus{Cursor: p.cursor, LastPass: p.lastPass, LastErr: p.lastErr}
+	return PollStatus{TrackingURI: p.uri, Cursor: p.cursor, LastPass: p.lastPass, LastErr: p.lastErr}
 }
 
 // Run polls until ctx ends. Failed passes are logged and retried at the
@@ -168,7 +169,7 @@ func (p *Poller) Pass(ctx context.Context) error {
 		err = p.save(ctx, cur, next)
 	}
 	p.mu.Lock()
-	p.lastErr, p.lastPass = err, now
+	p.lastErr, p.lastPass = err, p.opts.Now()
 	p.mu.Unlock()
 	if err != nil {
 		p.passes.WithLabelValues(kind, "error").Inc()

@@ -22,6 +22,18 @@ type Readiness struct {
 	LogRecords    int64  `json:"logRecords"`
 	LogBytes      int64  `json:"logBytes"`
 	Store         string `json:"store"` // "ok" or why the graph store is failing
+	// MLflow is the MLflow poller's state, when one runs. Its failures do
+	// not make Redthread unready: ingest goes on, and the poller retries.
+	MLflow *MLflowReadiness `json:"mlflow,omitempty"`
+}
+
+// MLflowReadiness reports the MLflow poller in /readyz.
+type MLflowReadiness struct {
+	TrackingURI string     `json:"trackingUri"`
+	LastPass    *time.Time `json:"lastPass,omitempty"`  // when the last pass ended; null before the first
+	LastError   string     `json:"lastError,omitempty"` // why the last pass failed, if it did
+	CursorStart string     `json:"cursorStartTime,omitempty"`
+	Unfinished  int        `json:"unfinishedRuns"` // runs to read again next pass
 }
 
 // readyz is ready when the graph store answers. Ingest keeps accepting
@@ -39,6 +51,9 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		if err := s.opts.StoreCheck(ctx); err != nil {
 			rd.Ready, rd.Store = false, "graph store unreachable: "+err.Error()
 		}
+	}
+	if s.opts.MLflowStatus != nil {
+		rd.MLflow = s.opts.MLflowStatus()
 	}
 	w.Header().Set("Content-Type", "application/json")
 	if !rd.Ready {

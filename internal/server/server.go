@@ -58,6 +58,8 @@ type Options struct {
 	// mlflow sync`) at POST /api/v1/mlflow/observations, behind the
 	// bearer-token auth of the other ingest routes.
 	MLflowObserver MLflowObserver
+	// MLflowStatus, if set, reports the MLflow poller in /readyz.
+	MLflowStatus func() *MLflowReadiness
 }
 
 // DefaultMaxBodyBytes is the default body-size limit.
