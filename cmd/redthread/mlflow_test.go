@@ -155,6 +155,16 @@ func TestMLflowSync(t *testing.T) {
 		t.Errorf("registered model aliases: %+v", rm)
 	}
 
+	// An OpenLineage producer that uses the MLflow run id meets the same Run.
+	status, body, err := postJSON(ctx, srv.URL+"/api/v1/lineage",
+		runEvent(graph.NormalizeRunID(sc.RunA), "COMPLETE", "train_risco_model", "s3://z3-curated", "risco/clientes", "s3://z4-models", "risk-default"))
+	if err != nil || status != http.StatusCreated {
+		t.Fatalf("OpenLineage event for run A: %d %s %v", status, body, err)
+	}
+	if merged := srv.node(t, runKey(sc.RunA)); merged.Properties["git_sha"] != mlflowtest.GitSHA || merged.Properties["last_event_type"] != "COMPLETE" {
+		t.Errorf("run A did not merge MLflow and OpenLineage facts: %v", merged.Properties)
+	}
+
 	// Nothing changed: nothing appended.
 	if again := mlflowSync(t, uri, srv.URL); again.Unchanged != 9 || again.New+again.Changed+again.ChangedAfterFinish != 0 {
 		t.Errorf("second sync = %+v, want all 9 unchanged", again)
