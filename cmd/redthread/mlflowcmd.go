@@ -159,6 +159,16 @@ func (r *remoteObserver) Observe(ctx context.Context, _ string, obs []*mlflow.Ob
 		return nil, err
 	}
 	var resp server.ObservationsResponse
+	if status == http.StatusRequestEntityTooLarge && len(obs) > 1 {
+		// Runs with large artifact trees: send the batch in halves.
+		half := len(obs) / 2
+		first, err := r.Observe(ctx, "", obs[:half])
+		if err != nil {
+			return nil, err
+		}
+		rest, err := r.Observe(ctx, "", obs[half:])
+		return append(first, rest...), err
+	}
 	if status != http.StatusOK && status != http.StatusMultiStatus {
 		var e server.ErrorBody
 		if json.Unmarshal(body, &e) == nil && e.Message != "" {
