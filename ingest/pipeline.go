@@ -389,6 +389,7 @@ func (p *Pipeline) commit(ctx context.Context, reqs []*request) *group {
 func (p *Pipeline) applier(ctx context.Context) {
 	retry := time.NewTicker(p.opts.RetryInterval)
 	defer retry.Stop()
+	lastTick := p.applied // applied at the previous tick
 	for {
 		select {
 		case g, ok := <-p.toApply:
@@ -412,10 +413,18 @@ func (p *Pipeline) applier(ctx context.Context) {
 			}
 			p.applyGroups(ctx, groups)
 		case <-retry.C:
+			// Replay from the log only what the groups handed over will
+			// not bring: while the store fails (the committer then stops
+			// handing groups over), or when projection is behind and made
+			// no progress for a whole interval (a group held back around
+			// a recovery). Under load the applier is always behind by the
+			// groups queued for it; replaying those from the log would
+			// decode them a second time, on this one goroutine.
 			p.knownHead = max(p.knownHead, p.lastHead.Load())
-			if p.applied < p.knownHead {
+			if p.applied < p.knownHead && (p.storeDown.Load() || p.applied == lastTick) {
 				p.catchUp(ctx)
 			}
+			lastTick = p.applied
 		}
 	}
 }
@@ -439,16 +448,25 @@ func (p *Pipeline) applyGroups(ctx context.Context, groups []*group) {
 	if len(fresh) == 0 {
 		return
 	}
-	if p.applied != fresh[0].rec.Offset-1 {
+	// Records a replay from the log already applied are left out; the
+	// rest are applied from the events in hand when they follow the
+	// applied offset without a gap, and replayed from the log otherwise.
+	todo := fresh
+	for len(todo) > 0 && todo[0].rec.Offset <= p.applied {
+		todo = todo[1:]
+	}
+	switch {
+	case len(todo) == 0:
+	case !contiguous(p.applied, todo):
 		p.catchUp(ctx)
-	} else {
-		batches := make([]graph.Batch, len(fresh))
-		for i, it := range fresh {
+	default:
+		batches := make([]graph.Batch, len(todo))
+		for i, it := range todo {
 			stampOffset(it.ev.Mutations, it.rec.Offset)
 			batches[i] = graph.Batch{Offset: it.rec.Offset, Mutations: it.ev.Mutations}
 		}
 		if err := p.applyAll(ctx, batches); err == nil {
-			p.applied = fresh[len(fresh)-1].rec.Offset
+			p.applied = todo[len(todo)-1].rec.Offset
 		}
 		p.setApplied()
 	}
@@ -459,6 +477,17 @@ func (p *Pipeline) applyGroups(ctx context.Context, groups []*group) {
 			p.pub.Publish(msg)
 		}
 	}
+}
+
+// contiguous reports whether items' offsets follow applied one by one.
+func contiguous(applied int64, items []*pending) bool {
+	for _, it := range items {
+		if it.rec.Offset != applied+1 {
+			return false
+		}
+		applied = it.rec.Offset
+	}
+	return true
 }
 
 // apply applies batches with a timeout and records the outcome.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ type memLog struct {
 	recs    []graph.Record
 	bySHA   map[string]int64
 	appends int
+	reads   int
 	fail    error
 }
 
@@ -53,6 +55,7 @@ func (l *memLog) Append(_ context.Context, recs []graph.Record) ([]graph.AppendR
 func (l *memLog) Read(_ context.Context, after int64, limit int) ([]graph.Record, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.reads++
 	var out []graph.Record
 	for _, r := range l.recs {
 		if r.Offset > after && len(out) < limit {
@@ -390,5 +393,67 @@ func TestRepliesWhenDurableAndReadersWaitForTheProjection(t *testing.T) {
 	}
 	if st := p.Status(); st.Applied != 2 {
 		t.Fatalf("status %+v", st)
+	}
+}
+
+// While the applier is busy, the groups queued behind it are applied from
+// the events in hand: the retry ticker must not replay them from the log
+// (decoding every record again on the applier's goroutine).
+func TestQueuedGroupsAreNotReplayedFromTheLog(t *testing.T) {
+	log := newMemLog()
+	store := gatedStore{memStore: &memStore{nodes: map[string]int{}}, gate: make(chan struct{})}
+	p := New(log, store, nil, Formats{"test": testFormat}, Options{RetryInterval: time.Millisecond})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, func() bool { return p.running.Load() })
+
+	for _, id := range []string{"a", "b", "c", "d", "e"} {
+		if res := p.Submit(t.Context(), []Input{in(`{"id":"` + id + `"}`)}); res[0].Err != nil {
+			t.Fatal(res[0].Err)
+		}
+	}
+	time.Sleep(10 * time.Millisecond) // retry ticks pass while the store is busy
+	close(store.gate)
+	if err := p.WaitApplied(t.Context(), p.Head()); err != nil {
+		t.Fatal(err)
+	}
+	store.mu.Lock()
+	offsets := slices.Clone(store.offsets)
+	store.mu.Unlock()
+	if !slices.Equal(offsets, []int64{1, 2, 3, 4, 5}) {
+		t.Fatalf("store offsets %v, want 1..5 in order", offsets)
+	}
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	if log.reads != 0 {
+		t.Fatalf("the log was read %d times; queued groups must be applied from the events in hand", log.reads)
+	}
+}
+
+func TestContiguous(t *testing.T) {
+	items := func(offsets ...int64) []*pending {
+		out := make([]*pending, len(offsets))
+		for i, o := range offsets {
+			out[i] = &pending{rec: graph.Record{Offset: o}}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		applied int64
+		items   []*pending
+		want    bool
+	}{
+		{0, items(1, 2, 3), true},
+		{4, items(5), true},
+		{4, items(6, 7), false}, // a gap before
+		{4, items(5, 7), false}, // a gap inside
+		{-1, items(1), false},   // store state unknown
+		{3, items(), true},      // nothing to apply
+	} {
+		if got := contiguous(tc.applied, tc.items); got != tc.want {
+			t.Errorf("contiguous(%d, %d items) = %v, want %v", tc.applied, len(tc.items), got, tc.want)
+		}
 	}
 }
