@@ -92,6 +92,7 @@ type Pipeline struct {
 
 	reqs    chan *request
 	toApply chan *group
+	backlog *backlog // records handed to the applier and not yet taken
 	running atomic.Bool
 	stopped chan struct{}
 
@@ -152,7 +153,8 @@ func New(log Log, store Store, pub Publisher, formats Formats, opts Options) *Pi
 		log: log, store: store, pub: pub, formats: formats, opts: opts,
 		m:        newMetrics(opts.Registerer),
 		reqs:     make(chan *request, 256),
-		toApply:  make(chan *group, 4),
+		toApply:  make(chan *group, backlogGroups(opts.MaxGroupRecords)),
+		backlog:  newBacklog(backlogRecords(opts.MaxGroupRecords)),
 		stopped:  make(chan struct{}),
 		advanced: make(chan struct{}),
 	}
@@ -317,9 +319,56 @@ func (p *Pipeline) Run(ctx context.Context) error {
 					continue
 				}
 			}
+			p.backlog.add(len(g.fresh))
 			p.toApply <- g
 		}
 	}
+}
+
+// The applier's backlog is bounded in records, not in groups: one event
+// per request makes groups of a few records, and a bound of a few groups
+// then starved the applier into one small transaction per group (each
+// with its fixed cost), which held acknowledgements back to that pace. A
+// bound in records lets small groups pile up into the large transactions
+// the store applies fastest, and keeps as many events in memory as a few
+// full groups would.
+func backlogRecords(maxGroup int) int { return 4 * maxGroup }
+
+// backlogGroups is the capacity of the channel that carries groups to the
+// applier: enough that the record bound, not the channel, is what waits.
+func backlogGroups(maxGroup int) int { return backlogRecords(maxGroup) + 4 }
+
+// backlog counts the records queued for the applier. add waits while the
+// queue is full; a group larger than the bound is admitted alone.
+type backlog struct {
+	mu    sync.Mutex
+	more  *sync.Cond
+	n     int
+	limit int
+}
+
+func newBacklog(limit int) *backlog {
+	b := &backlog{limit: limit}
+	b.more = sync.NewCond(&b.mu)
+	return b
+}
+
+// add waits for room for n records and queues them.
+func (b *backlog) add(n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for b.n > 0 && b.n+n > b.limit {
+		b.more.Wait()
+	}
+	b.n += n
+}
+
+// take removes n records from the queue.
+func (b *backlog) take(n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.n -= n
+	b.more.Broadcast()
 }
 
 // drain fails requests still queued at shutdown, so no caller waits forever
@@ -411,17 +460,20 @@ func (p *Pipeline) applier(ctx context.Context) {
 					break more
 				}
 			}
+			p.backlog.take(n)
 			p.applyGroups(ctx, groups)
 		case <-retry.C:
 			// Replay from the log only what the groups handed over will
 			// not bring: while the store fails (the committer then stops
-			// handing groups over), or when projection is behind and made
-			// no progress for a whole interval (a group held back around
-			// a recovery). Under load the applier is always behind by the
-			// groups queued for it; replaying those from the log would
-			// decode them a second time, on this one goroutine.
+			// handing groups over), or when projection is behind, made no
+			// progress for a whole interval and has no group queued (one
+			// held back around a recovery). Under load the applier is
+			// always behind by the groups queued for it; replaying those
+			// from the log would decode them a second time, on this one
+			// goroutine.
 			p.knownHead = max(p.knownHead, p.lastHead.Load())
-			if p.applied < p.knownHead && (p.storeDown.Load() || p.applied == lastTick) {
+			stalled := p.applied == lastTick && len(p.toApply) == 0
+			if p.applied < p.knownHead && (p.storeDown.Load() || stalled) {
 				p.catchUp(ctx)
 			}
 			lastTick = p.applied

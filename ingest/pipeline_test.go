@@ -457,3 +457,22 @@ func TestContiguous(t *testing.T) {
 		}
 	}
 }
+
+func TestBacklogBoundsRecordsNotGroups(t *testing.T) {
+	b := newBacklog(10)
+	for range 10 {
+		b.add(1) // ten groups of one record fit
+	}
+	admitted := make(chan struct{})
+	go func() {
+		b.add(3)
+		close(admitted)
+	}()
+	b.take(4)
+	<-admitted // room for 3 once 4 were taken
+	b.take(9)
+	b.add(25) // a group larger than the bound is admitted alone
+	if b.n != 25 {
+		t.Fatalf("queued %d, want 25", b.n)
+	}
+}

@@ -142,8 +142,30 @@ func appendJSONValue(b []byte, v any, list bool) ([]byte, bool) {
 			}
 		}
 		return append(b, ']'), true
+	case []string: // canonical props keep the mapper's typed lists (canonicalProps)
+		return appendJSONList(b, x, list, appendJSONString)
+	case []bool:
+		return appendJSONList(b, x, list, strconv.AppendBool)
+	case []int64:
+		return appendJSONList(b, x, list, func(b []byte, n int64) []byte { return strconv.AppendInt(b, n, 10) })
 	}
 	return b, false
+}
+
+// appendJSONList appends a typed list of scalars as appendJSONValue does
+// the same list as []any.
+func appendJSONList[T any](b []byte, xs []T, list bool, appendOne func([]byte, T) []byte) ([]byte, bool) {
+	if !list {
+		return b, false
+	}
+	b = append(b, '[')
+	for i, x := range xs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendOne(b, x)
+	}
+	return append(b, ']'), true
 }
 
 // appendJSONString appends s as a JSON string. Invalid UTF-8 is replaced by

@@ -3,6 +3,8 @@ package sqlite
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"math"
 	"strings"
 	"unicode/utf8"
 
@@ -46,9 +48,10 @@ type content struct {
 	at   mutRef // where the first mutation was, for errors
 	kind string // ".node" or ".edge"
 
-	patch   graph.Props       // normalized; nil values remove keys
-	facetsM map[string]string // facet name → verbatim JSON
-	prov    provenance
+	patch      graph.Props       // normalized; nil values remove keys
+	patchOwned bool              // patch is a copy of this plan's own, not a caller's map
+	facetsM    map[string]string // facet name → verbatim JSON
+	prov       provenance
 
 	props       string // the patch, with the nulls that remove keys
 	insertProps string // the props of a new row: the patch without its nulls
@@ -62,24 +65,48 @@ type content struct {
 // field names a field of the first mutation, as "batches[0].mutations[3].node.props".
 func (c *content) field(rest string) string { return c.at.field(c.kind + rest) }
 
-// merge overlays a later mutation's content. It may keep patch and facets,
-// which the caller must not use again.
-func (c *content) merge(patch graph.Props, facets map[string]string, prov provenance) {
-	if c.patch == nil {
-		c.patch = patch
-	} else {
-		for k, v := range patch {
-			c.patch[k] = v
+// merge validates a later mutation's props and facets and overlays them,
+// naming the field of the first problem (kind is ".node" or ".edge"). It
+// may keep props, but never modifies it.
+//
+// A facet whose text is the one already merged under its name (a dataset's
+// schema, repeated by every event that names the dataset) was validated
+// then, and is not parsed again.
+func (c *content) merge(at mutRef, kind string, props graph.Props, facets graph.Facets, prov provenance) error {
+	if len(props) > 0 {
+		patch, owned, err := normalizedProps(props)
+		if err != nil {
+			return graph.FieldErrorf(graph.EINVALID, at.field(kind+"."+graph.ErrorField(err)), "%s", messageOnly(err))
+		}
+		switch {
+		case c.patch == nil:
+			c.patch, c.patchOwned = patch, owned
+		case !c.patchOwned:
+			merged := make(graph.Props, len(c.patch)+len(patch))
+			maps.Copy(merged, c.patch)
+			maps.Copy(merged, patch)
+			c.patch, c.patchOwned = merged, true
+		default:
+			maps.Copy(c.patch, patch)
 		}
 	}
-	if c.facetsM == nil {
-		c.facetsM = facets
-	} else {
-		for k, v := range facets {
-			c.facetsM[k] = v
+	for name, raw := range facets {
+		if old, ok := c.facetsM[name]; ok && old == string(raw) {
+			continue
 		}
+		if !utf8.ValidString(name) {
+			return graph.FieldErrorf(graph.EINVALID, at.field(kind+".facets"), "facet name %q is not valid UTF-8", name)
+		}
+		if !json.Valid(raw) || !utf8.Valid(raw) {
+			return graph.FieldErrorf(graph.EINVALID, at.field(kind+".facets."+name), "not valid UTF-8 JSON")
+		}
+		if c.facetsM == nil {
+			c.facetsM = make(map[string]string, len(facets))
+		}
+		c.facetsM[name] = string(raw)
 	}
 	c.prov.Merge(prov)
+	return nil
 }
 
 // finish encodes the merged content into statement arguments.
@@ -157,18 +184,15 @@ func planApply(batches []graph.Batch) (*applyPlan, error) {
 				if !n.Label.Valid() {
 					return nil, graph.FieldErrorf(graph.EINVALID, at.field(".node.label"), "unknown label %q", n.Label)
 				}
-				patch, facets, err := normalizeContent(at, ".node", n.Props, n.Facets)
-				if err != nil {
-					return nil, err
-				}
-				prov := mutationProvenance(n.Provenance, b.Offset)
 				op := nodes[n.Key]
 				if op == nil {
 					op = &nodeOp{key: n.Key, label: n.Label, content: content{at: at, kind: ".node"}}
 					nodes[n.Key] = op
 					p.ops = append(p.ops, applyOp{node: op})
 				}
-				op.merge(patch, facets, prov)
+				if err := op.merge(at, ".node", n.Props, n.Facets, mutationProvenance(n.Provenance, b.Offset)); err != nil {
+					return nil, err
+				}
 			case graph.UpsertEdge:
 				e := m.Edge
 				if err := checkKey(at, ".edge.from", e.From); err != nil {
@@ -180,11 +204,6 @@ func planApply(batches []graph.Batch) (*applyPlan, error) {
 				if !e.Type.Valid() {
 					return nil, graph.FieldErrorf(graph.EINVALID, at.field(".edge.type"), "unknown edge type %q", e.Type)
 				}
-				patch, facets, err := normalizeContent(at, ".edge", e.Props, e.Facets)
-				if err != nil {
-					return nil, err
-				}
-				prov := mutationProvenance(e.Provenance, b.Offset)
 				id := edgeID{from: e.From, to: e.To, typ: e.Type}
 				op := edges[id]
 				if op == nil {
@@ -192,7 +211,9 @@ func planApply(batches []graph.Batch) (*applyPlan, error) {
 					edges[id] = op
 					p.ops = append(p.ops, applyOp{edge: op})
 				}
-				op.merge(patch, facets, prov)
+				if err := op.merge(at, ".edge", e.Props, e.Facets, mutationProvenance(e.Provenance, b.Offset)); err != nil {
+					return nil, err
+				}
 			default:
 				return nil, graph.FieldErrorf(graph.EINVALID, at.field(".kind"), "unknown mutation kind %d", m.Kind)
 			}
@@ -231,31 +252,60 @@ func checkKey(at mutRef, rest, key string) error {
 	return nil
 }
 
-// normalizeContent normalizes props and checks facets, naming the field of
-// the first problem.
-// Empty props or facets come back nil.
-func normalizeContent(at mutRef, kind string, props graph.Props, facets graph.Facets) (graph.Props, map[string]string, error) {
-	var patch graph.Props
-	if len(props) > 0 {
-		var err error
-		if patch, err = graph.NormalizeProps(props); err != nil {
-			return nil, nil, graph.FieldErrorf(graph.EINVALID, at.field(kind+"."+graph.ErrorField(err)), "%s", messageOnly(err))
+// normalizedProps returns p in the canonical form of graph.NormalizeProps;
+// owned says whether the map is a copy the caller may modify. Props that
+// are canonical already, as the OpenLineage mapper writes them, come back
+// as they are: that spares a copy of every mutation's props, most of the
+// planning of a large Apply.
+func normalizedProps(p graph.Props) (graph.Props, bool, error) {
+	if canonicalProps(p) {
+		return p, false, nil
+	}
+	n, err := graph.NormalizeProps(p)
+	return n, true, err
+}
+
+// canonicalProps reports whether p reads the same through encodeProps as
+// graph.NormalizeProps(p) would: keys valid UTF-8, values nil or what
+// NormalizePropValue returns unchanged, or a []string, []bool or []int64,
+// which appendJSONValue writes as the []any normalization would make of
+// them. Anything else takes the general path.
+func canonicalProps(p graph.Props) bool {
+	for k, v := range p {
+		if !utf8.ValidString(k) || !canonicalValue(v) {
+			return false
 		}
 	}
-	if len(facets) == 0 {
-		return patch, nil, nil
-	}
-	f := make(map[string]string, len(facets))
-	for name, raw := range facets {
-		if !utf8.ValidString(name) {
-			return nil, nil, graph.FieldErrorf(graph.EINVALID, at.field(kind+".facets"), "facet name %q is not valid UTF-8", name)
+	return true
+}
+
+func canonicalValue(v any) bool {
+	switch x := v.(type) {
+	case nil, bool, int64, []bool, []int64:
+		return true
+	case string:
+		return utf8.ValidString(x)
+	case float64:
+		// NormalizeProps keeps a float only when it is finite and not
+		// integral (or too large for int64).
+		return !math.IsNaN(x) && !math.IsInf(x, 0) && normalizedFloatStays(x)
+	case []string:
+		for _, s := range x {
+			if !utf8.ValidString(s) {
+				return false
+			}
 		}
-		if !json.Valid(raw) || !utf8.Valid(raw) {
-			return nil, nil, graph.FieldErrorf(graph.EINVALID, at.field(kind+".facets."+name), "not valid UTF-8 JSON")
-		}
-		f[name] = string(raw)
+		return true
 	}
-	return patch, f, nil
+	return false
+}
+
+// normalizedFloatStays reports whether graph.NormalizePropValue keeps the
+// finite f a float64.
+func normalizedFloatStays(f float64) bool {
+	n, err := graph.NormalizePropValue(f)
+	_, isFloat := n.(float64)
+	return err == nil && isFloat
 }
 
 // mutRef locates a mutation in the arguments of Apply.
