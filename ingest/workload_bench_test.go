@@ -3,13 +3,17 @@ package ingest_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	neo4jdriver "github.com/neo4j/neo4j-go-driver/v5/neo4j"
+
 	"github.com/redthread/redthread/graph"
+	"github.com/redthread/redthread/graph/neo4j"
 	"github.com/redthread/redthread/graph/sqlite"
 	"github.com/redthread/redthread/ingest"
 	"github.com/redthread/redthread/internal/workload"
@@ -35,15 +39,13 @@ func workloadEvents(b *testing.B) [][]byte {
 	}
 }
 
-// BenchmarkApplyWorkload measures the SQLite store's Apply alone on the
-// batches of real (synthetic-workload) OpenLineage events, decoded and
-// mapped beforehand, in calls of 1,000 and 2,000 events as the pipeline's
-// applier hands them over. One op is the whole workload into a fresh store.
-func BenchmarkApplyWorkload(b *testing.B) {
+// workloadBatches decodes and maps the workload's events into the batches
+// the applier would hand a store, with their log offsets stamped.
+func workloadBatches(b *testing.B) (batches []graph.Batch, mutations int) {
+	b.Helper()
 	dec := ingest.OpenLineage(nil)
 	bodies := workloadEvents(b)
-	batches := make([]graph.Batch, len(bodies))
-	muts := 0
+	batches = make([]graph.Batch, len(bodies))
 	for i, body := range bodies {
 		ev, err := dec(body)
 		if err != nil {
@@ -55,8 +57,72 @@ func BenchmarkApplyWorkload(b *testing.B) {
 			ev.Mutations[j].Edge.FirstOffset, ev.Mutations[j].Edge.LastOffset = off, off
 		}
 		batches[i] = graph.Batch{Offset: off, Mutations: ev.Mutations}
-		muts += len(ev.Mutations)
+		mutations += len(ev.Mutations)
 	}
+	return batches, mutations
+}
+
+// BenchmarkApplyWorkloadNeo4j is BenchmarkApplyWorkload on the Neo4j named
+// by REDTHREAD_NEO4J_URI (skipped without one), in calls of 2,000 events.
+// Like graph/neo4j's tests, it EMPTIES that database first.
+func BenchmarkApplyWorkloadNeo4j(b *testing.B) {
+	uri := os.Getenv("REDTHREAD_NEO4J_URI")
+	if uri == "" {
+		b.Skip("REDTHREAD_NEO4J_URI is not set")
+	}
+	batches, muts := workloadBatches(b)
+	const perCall = 2000
+	var elapsed time.Duration
+	events := 0
+	for b.Loop() {
+		b.StopTimer()
+		wipeNeo4j(b, uri)
+		s, err := neo4j.Open(b.Context(), neo4j.Config{URI: uri})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start := time.Now()
+		for i := 0; i < len(batches); i += perCall {
+			if err := s.Apply(b.Context(), batches[i:min(i+perCall, len(batches))]...); err != nil {
+				b.Fatal(err)
+			}
+		}
+		elapsed += time.Since(start)
+		events += len(batches)
+		b.StopTimer()
+		s.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(events)/elapsed.Seconds(), "events/s")
+	b.ReportMetric(float64(muts)/float64(len(batches)), "mutations/event")
+}
+
+// wipeNeo4j deletes every node and relationship of the database at uri.
+func wipeNeo4j(b *testing.B, uri string) {
+	ctx := b.Context()
+	d, err := neo4jdriver.NewDriverWithContext(uri, neo4jdriver.NoAuth())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close(ctx)
+	sess := d.NewSession(ctx, neo4jdriver.SessionConfig{})
+	defer sess.Close(ctx)
+	res, err := sess.Run(ctx, "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS", nil)
+	if err == nil {
+		_, err = res.Consume(ctx)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkApplyWorkload measures the SQLite store's Apply alone on the
+// batches of real (synthetic-workload) OpenLineage events, decoded and
+// mapped beforehand, in calls of 1,000 and 2,000 events as the pipeline's
+// applier hands them over. One op is the whole workload into a fresh store.
+func BenchmarkApplyWorkload(b *testing.B) {
+	batches, muts := workloadBatches(b)
 	for _, perCall := range []int{1000, 2000} {
 		b.Run(fmt.Sprintf("events=%d", perCall), func(b *testing.B) {
 			var elapsed time.Duration

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -38,11 +39,22 @@ type writePlan struct {
 
 // change is what node and relationship upserts share.
 type change struct {
-	pos    int    // position of the first mutation in the call
-	field  string // where that mutation was, for errors
-	patch  graph.Props
-	facets map[string]string
-	prov   provenance
+	pos        int    // position of the first mutation in the call
+	at         mutRef // where that mutation was, for errors
+	kind       string // ".node" or ".edge"
+	patch      graph.Props
+	patchOwned bool // patch is this plan's own copy, not a caller's map
+	facets     map[string]string
+	prov       provenance
+}
+
+// mutRef locates a mutation in the arguments of Apply.
+type mutRef struct{ batch, mutation int }
+
+// field names a field of the mutation, formatted only when an error needs
+// it.
+func (r mutRef) field(rest string) string {
+	return fmt.Sprintf("batches[%d].mutations[%d]%s", r.batch, r.mutation, rest)
 }
 
 // nodeUpsert is the merged upsert of one node.
@@ -73,15 +85,82 @@ func provenanceOf(p graph.Provenance, batchOffset int64) provenance {
 	return p.WithBatchOffset(batchOffset)
 }
 
-// merge overlays a later mutation.
-func (c *change) merge(patch graph.Props, facets map[string]string, prov provenance) {
-	for k, v := range patch {
-		c.patch[k] = v
+// merge validates a later mutation's props and facets and overlays them,
+// naming the field of the first problem. It may keep props, but never
+// modifies it: props already in canonical form (as the OpenLineage mapper
+// writes them) are used in place and copied only when a later mutation
+// overlays them. A facet whose text is the one already merged under its
+// name was validated then and is not parsed again.
+func (c *change) merge(props graph.Props, facets graph.Facets, prov provenance) error {
+	if len(props) > 0 {
+		patch, owned := props, false
+		if !canonicalProps(props) {
+			var err error
+			if patch, err = graph.NormalizeProps(props); err != nil {
+				return graph.FieldErrorf(graph.EINVALID, c.at.field(c.kind+"."+graph.ErrorField(err)), "%s", errorMessage(err))
+			}
+			owned = true
+		}
+		switch {
+		case c.patch == nil:
+			c.patch, c.patchOwned = patch, owned
+		case !c.patchOwned:
+			merged := make(graph.Props, len(c.patch)+len(patch))
+			maps.Copy(merged, c.patch)
+			maps.Copy(merged, patch)
+			c.patch, c.patchOwned = merged, true
+		default:
+			maps.Copy(c.patch, patch)
+		}
 	}
-	for k, v := range facets {
-		c.facets[k] = v
+	for name, raw := range facets {
+		if old, ok := c.facets[name]; ok && old == string(raw) {
+			continue
+		}
+		if !utf8.ValidString(name) {
+			return graph.FieldErrorf(graph.EINVALID, c.at.field(c.kind+".facets"), "facet name %q is not valid UTF-8", name)
+		}
+		if !utf8.Valid(raw) || !json.Valid(raw) {
+			return graph.FieldErrorf(graph.EINVALID, c.at.field(c.kind+".facets."+name), "not valid UTF-8 JSON")
+		}
+		if c.facets == nil {
+			c.facets = make(map[string]string, len(facets))
+		}
+		c.facets[name] = string(raw)
 	}
 	c.prov.Merge(prov)
+	return nil
+}
+
+// canonicalProps reports whether the driver sends p as it would send
+// graph.NormalizeProps(p): keys valid UTF-8, values nil or what
+// NormalizePropValue returns unchanged, or a []string, []bool or []int64,
+// which Neo4j stores as the same list as the []any normalization would
+// make of them. Anything else takes the general path.
+func canonicalProps(p graph.Props) bool {
+	for k, v := range p {
+		if !utf8.ValidString(k) || !canonicalValue(v) {
+			return false
+		}
+	}
+	return true
+}
+
+func canonicalValue(v any) bool {
+	switch x := v.(type) {
+	case nil, bool, int64, []bool, []int64:
+		return true
+	case string:
+		return utf8.ValidString(x)
+	case []string:
+		for _, s := range x {
+			if !utf8.ValidString(s) {
+				return false
+			}
+		}
+		return true
+	}
+	return false // floats and the rest: let NormalizeProps decide
 }
 
 // planWrite validates every mutation of batches and merges them. Invalid
@@ -103,55 +182,51 @@ func planWrite(batches []graph.Batch) (*writePlan, error) {
 		p.maxOffset = max(p.maxOffset, b.Offset)
 		for mi, m := range b.Mutations {
 			pos++
-			field := fmt.Sprintf("batches[%d].mutations[%d]", bi, mi)
+			at := mutRef{bi, mi}
 			switch m.Kind {
 			case graph.UpsertNode:
 				n := m.Node
-				if err := validKey(field+".node.key", n.Key); err != nil {
+				if err := validKey(at, ".node.key", n.Key); err != nil {
 					return nil, err
 				}
 				if !n.Label.Valid() {
-					return nil, graph.FieldErrorf(graph.EINVALID, field+".node.label", "unknown label %q", n.Label)
-				}
-				patch, facets, err := validContent(field+".node", n.Props, n.Facets)
-				if err != nil {
-					return nil, err
+					return nil, graph.FieldErrorf(graph.EINVALID, at.field(".node.label"), "unknown label %q", n.Label)
 				}
 				u := p.nodeByKey[n.Key]
 				if u == nil {
-					u = &nodeUpsert{key: n.Key, label: n.Label, change: newChange(pos, field+".node")}
+					u = &nodeUpsert{key: n.Key, label: n.Label, change: change{pos: pos, at: at, kind: ".node"}}
 					p.nodeByKey[n.Key] = u
 					p.nodes[n.Label] = append(p.nodes[n.Label], u)
 					p.count++
 				}
-				u.merge(patch, facets, provenanceOf(n.Provenance, b.Offset))
-			case graph.UpsertEdge:
-				e := m.Edge
-				if err := validKey(field+".edge.from", e.From); err != nil {
+				if err := u.merge(n.Props, n.Facets, provenanceOf(n.Provenance, b.Offset)); err != nil {
 					return nil, err
 				}
-				if err := validKey(field+".edge.to", e.To); err != nil {
+			case graph.UpsertEdge:
+				e := m.Edge
+				if err := validKey(at, ".edge.from", e.From); err != nil {
+					return nil, err
+				}
+				if err := validKey(at, ".edge.to", e.To); err != nil {
 					return nil, err
 				}
 				if !e.Type.Valid() {
-					return nil, graph.FieldErrorf(graph.EINVALID, field+".edge.type", "unknown edge type %q", e.Type)
-				}
-				patch, facets, err := validContent(field+".edge", e.Props, e.Facets)
-				if err != nil {
-					return nil, err
+					return nil, graph.FieldErrorf(graph.EINVALID, at.field(".edge.type"), "unknown edge type %q", e.Type)
 				}
 				id := edgeKey{from: e.From, to: e.To, typ: e.Type}
 				u := edges[id]
 				if u == nil {
-					u = &edgeUpsert{from: e.From, to: e.To, typ: e.Type, change: newChange(pos, field+".edge")}
+					u = &edgeUpsert{from: e.From, to: e.To, typ: e.Type, change: change{pos: pos, at: at, kind: ".edge"}}
 					edges[id] = u
 					p.edges[e.Type] = append(p.edges[e.Type], u)
 					p.edgeOrder = append(p.edgeOrder, u)
 					p.count++
 				}
-				u.merge(patch, facets, provenanceOf(e.Provenance, b.Offset))
+				if err := u.merge(e.Props, e.Facets, provenanceOf(e.Provenance, b.Offset)); err != nil {
+					return nil, err
+				}
 			default:
-				return nil, graph.FieldErrorf(graph.EINVALID, field+".kind", "unknown mutation kind %d", m.Kind)
+				return nil, graph.FieldErrorf(graph.EINVALID, at.field(".kind"), "unknown mutation kind %d", m.Kind)
 			}
 		}
 	}
@@ -175,10 +250,6 @@ func planWrite(batches []graph.Batch) (*writePlan, error) {
 	return p, nil
 }
 
-func newChange(pos int, field string) change {
-	return change{pos: pos, field: field, patch: graph.Props{}, facets: map[string]string{}}
-}
-
 // missingEndpoint returns the EINVALID error for the first edge upsert (in
 // mutation order) with an endpoint that is neither in exists nor upserted
 // before it, or nil.
@@ -191,7 +262,7 @@ func (p *writePlan) missingEndpoint(exists map[string]bool) error {
 			if n, ok := p.nodeByKey[end.key]; ok && n.pos < e.pos {
 				continue
 			}
-			return graph.FieldErrorf(graph.EINVALID, e.field+"."+end.field,
+			return graph.FieldErrorf(graph.EINVALID, e.at.field(e.kind+"."+end.field),
 				"edge %s: node %q does not exist; upsert it first (in the store, or earlier in the batch)",
 				graph.Edge{From: e.from, Type: e.typ, To: e.to}.ID(), end.key)
 		}
@@ -201,7 +272,11 @@ func (p *writePlan) missingEndpoint(exists map[string]bool) error {
 
 // validKey rejects keys no store can hold the same way: empty ones, and
 // ones that are not valid UTF-8 or hold a NUL, as the SQLite store does.
-func validKey(field, key string) error {
+func validKey(at mutRef, rest, key string) error {
+	if key != "" && strings.IndexByte(key, 0) < 0 && utf8.ValidString(key) {
+		return nil
+	}
+	field := at.field(rest)
 	switch {
 	case key == "":
 		return graph.FieldErrorf(graph.EINVALID, field, "empty key")
@@ -211,26 +286,6 @@ func validKey(field, key string) error {
 		return graph.FieldErrorf(graph.EINVALID, field, "key %q holds a NUL byte", key)
 	}
 	return nil
-}
-
-// validContent normalizes props (graph.NormalizeProps) and checks that
-// every facet is valid UTF-8 JSON, naming the field of the first problem.
-func validContent(field string, props graph.Props, facets graph.Facets) (graph.Props, map[string]string, error) {
-	patch, err := graph.NormalizeProps(props)
-	if err != nil {
-		return nil, nil, graph.FieldErrorf(graph.EINVALID, field+"."+graph.ErrorField(err), "%s", errorMessage(err))
-	}
-	out := make(map[string]string, len(facets))
-	for name, raw := range facets {
-		if !utf8.ValidString(name) {
-			return nil, nil, graph.FieldErrorf(graph.EINVALID, field+".facets", "facet name %q is not valid UTF-8", name)
-		}
-		if !utf8.Valid(raw) || !json.Valid(raw) {
-			return nil, nil, graph.FieldErrorf(graph.EINVALID, field+".facets."+name, "not valid UTF-8 JSON")
-		}
-		out[name] = string(raw)
-	}
-	return patch, out, nil
 }
 
 // errorMessage is a domain error's message without its field.
