@@ -476,3 +476,61 @@ func TestBacklogBoundsRecordsNotGroups(t *testing.T) {
 		t.Fatalf("queued %d, want 25", b.n)
 	}
 }
+
+// TestCollectWaitsForMoreRequestsOnlyUnderLoad checks the committer's
+// group: an idle pipeline commits what is queued at once, a loaded one
+// waits for CommitRecords records (CommitWait is an hour here, so a wait
+// that should not happen would hang the test), and never exceeds
+// MaxGroupRecords.
+func TestCollectWaitsForMoreRequestsOnlyUnderLoad(t *testing.T) {
+	reqOf := func(n int) *request { return &request{items: make([]pending, n)} }
+	sizes := func(reqs []*request) []int {
+		var out []int
+		for _, r := range reqs {
+			out = append(out, len(r.items))
+		}
+		return out
+	}
+	newP := func(o Options) *Pipeline {
+		return New(newMemLog(), &memStore{nodes: map[string]int{}}, nil, Formats{"test": testFormat}, o)
+	}
+
+	t.Run("idle commits what is queued", func(t *testing.T) {
+		p := newP(Options{CommitWait: time.Hour, CommitRecords: 8})
+		p.reqs <- reqOf(1)
+		if got := sizes(p.collect(reqOf(1), false)); !slices.Equal(got, []int{1, 1}) {
+			t.Fatalf("group %v, want [1 1]", got)
+		}
+	})
+	t.Run("loaded waits for CommitRecords", func(t *testing.T) {
+		p := newP(Options{CommitWait: time.Hour, CommitRecords: 4})
+		p.reqs <- reqOf(1)
+		go func() {
+			p.reqs <- reqOf(1)
+			p.reqs <- reqOf(1)
+		}()
+		if got := sizes(p.collect(reqOf(1), true)); !slices.Equal(got, []int{1, 1, 1, 1}) {
+			t.Fatalf("group %v, want [1 1 1 1]", got)
+		}
+	})
+	t.Run("loaded stops waiting after CommitWait", func(t *testing.T) {
+		p := newP(Options{CommitWait: time.Millisecond, CommitRecords: 100})
+		if got := sizes(p.collect(reqOf(2), true)); !slices.Equal(got, []int{2}) {
+			t.Fatalf("group %v, want [2]", got)
+		}
+	})
+	t.Run("negative CommitWait never waits", func(t *testing.T) {
+		p := newP(Options{CommitWait: -1, CommitRecords: 100})
+		if got := sizes(p.collect(reqOf(2), true)); !slices.Equal(got, []int{2}) {
+			t.Fatalf("group %v, want [2]", got)
+		}
+	})
+	t.Run("capped at MaxGroupRecords", func(t *testing.T) {
+		p := newP(Options{MaxGroupRecords: 3, CommitWait: time.Hour, CommitRecords: 100})
+		p.reqs <- reqOf(2)
+		p.reqs <- reqOf(2)
+		if got := sizes(p.collect(reqOf(1), true)); !slices.Equal(got, []int{1, 2}) {
+			t.Fatalf("group %v, want [1 2]", got)
+		}
+	})
+}
