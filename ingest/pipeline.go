@@ -28,6 +28,16 @@ type Store interface {
 	AppliedOffset(ctx context.Context) (int64, error)
 }
 
+// Preparer is implemented by a Store that can plan an Apply apart from
+// running it (graph/neo4j): PrepareApply validates and plans the batches
+// without the store's server and returns the write, which then behaves as
+// Apply(ctx, batches...) would, recording the highest offset atomically
+// with the mutations. The applier then plans the next group while the
+// store writes the previous one.
+type Preparer interface {
+	PrepareApply(batches ...graph.Batch) (write func(context.Context) error, err error)
+}
+
 // Publisher receives a notice for every newly projected event.
 type Publisher interface {
 	Publish(pubsub.Message)
@@ -118,6 +128,7 @@ type Pipeline struct {
 	knownHead int64
 	lastHead  atomic.Int64
 	storeDown atomic.Bool
+	flying    *flight // a Preparer store's write under way; applier only
 
 	mu       sync.Mutex // guards the fields below, read by Status
 	status   Status
@@ -476,10 +487,12 @@ func (p *Pipeline) applier(ctx context.Context) {
 	retry := time.NewTicker(p.opts.RetryInterval)
 	defer retry.Stop()
 	lastTick := p.applied // applied at the previous tick
+	prep, pipelined := p.store.(Preparer)
 	for {
 		select {
 		case g, ok := <-p.toApply:
 			if !ok {
+				p.land(ctx)
 				return
 			}
 			groups := []*group{g}
@@ -498,7 +511,13 @@ func (p *Pipeline) applier(ctx context.Context) {
 				}
 			}
 			p.backlog.take(n)
-			p.applyGroups(ctx, groups)
+			if pipelined {
+				p.applyPipelined(ctx, prep, groups)
+			} else {
+				p.applyGroups(ctx, groups)
+			}
+		case err := <-p.flying.doneC():
+			p.landed(ctx, err)
 		case <-retry.C:
 			// Replay from the log only what the groups handed over will
 			// not bring: while the store fails (the committer then stops
@@ -508,6 +527,9 @@ func (p *Pipeline) applier(ctx context.Context) {
 			// always behind by the groups queued for it; replaying those
 			// from the log would decode them a second time, on this one
 			// goroutine.
+			if p.flying != nil {
+				continue // projection is under way; a replay would race it
+			}
 			p.knownHead = max(p.knownHead, p.lastHead.Load())
 			stalled := p.applied == lastTick && len(p.toApply) == 0
 			if p.applied < p.knownHead && (p.storeDown.Load() || stalled) {
@@ -522,50 +544,149 @@ func (p *Pipeline) applier(ctx context.Context) {
 // callers. Records are applied in log order: if the store is behind (it
 // failed earlier), the gap is replayed from the log first.
 func (p *Pipeline) applyGroups(ctx context.Context, groups []*group) {
-	defer func() {
-		for _, g := range groups {
-			for _, r := range g.reqs {
-				close(r.done)
-			}
-		}
-	}()
-	var fresh []*pending
-	for _, g := range groups {
-		fresh = append(fresh, g.fresh...)
-		p.knownHead = max(p.knownHead, g.head)
-	}
+	fresh := p.freshOf(groups)
+	defer p.release(groups, fresh)
 	if len(fresh) == 0 {
 		return
 	}
 	// Records a replay from the log already applied are left out; the
 	// rest are applied from the events in hand when they follow the
 	// applied offset without a gap, and replayed from the log otherwise.
-	todo := fresh
-	for len(todo) > 0 && todo[0].rec.Offset <= p.applied {
-		todo = todo[1:]
-	}
+	todo := after(p.applied, fresh)
 	switch {
 	case len(todo) == 0:
 	case !contiguous(p.applied, todo):
 		p.catchUp(ctx)
 	default:
-		batches := make([]graph.Batch, len(todo))
-		for i, it := range todo {
-			stampOffset(it.ev.Mutations, it.rec.Offset)
-			batches[i] = graph.Batch{Offset: it.rec.Offset, Mutations: it.ev.Mutations}
-		}
-		if err := p.applyAll(ctx, batches); err == nil {
+		if err := p.applyAll(ctx, batchesOf(todo)); err == nil {
 			p.applied = todo[len(todo)-1].rec.Offset
 		}
 		p.setApplied()
 	}
-	if p.applied >= fresh[len(fresh)-1].rec.Offset && p.pub != nil {
+}
+
+// freshOf lists the fresh records of groups and notes their head.
+func (p *Pipeline) freshOf(groups []*group) []*pending {
+	var fresh []*pending
+	for _, g := range groups {
+		fresh = append(fresh, g.fresh...)
+		p.knownHead = max(p.knownHead, g.head)
+	}
+	return fresh
+}
+
+// after leaves out the leading records at or below offset.
+func after(offset int64, fresh []*pending) []*pending {
+	for len(fresh) > 0 && fresh[0].rec.Offset <= offset {
+		fresh = fresh[1:]
+	}
+	return fresh
+}
+
+// batchesOf turns records into the store's batches.
+func batchesOf(todo []*pending) []graph.Batch {
+	batches := make([]graph.Batch, len(todo))
+	for i, it := range todo {
+		stampOffset(it.ev.Mutations, it.rec.Offset)
+		batches[i] = graph.Batch{Offset: it.rec.Offset, Mutations: it.ev.Mutations}
+	}
+	return batches
+}
+
+// release publishes the notices of fresh once they are applied, and wakes
+// the callers of groups.
+func (p *Pipeline) release(groups []*group, fresh []*pending) {
+	if len(fresh) > 0 && p.applied >= fresh[len(fresh)-1].rec.Offset && p.pub != nil {
 		for _, it := range fresh {
 			msg := it.ev.Notice
 			msg.Offset, msg.Received, msg.Source = it.rec.Offset, it.rec.Received, it.rec.Source
 			p.pub.Publish(msg)
 		}
 	}
+	for _, g := range groups {
+		for _, r := range g.reqs {
+			close(r.done)
+		}
+	}
+}
+
+// A flight is a write of a Preparer store under way on its own goroutine
+// while the applier plans the next group.
+type flight struct {
+	groups  []*group
+	fresh   []*pending
+	batches []graph.Batch
+	last    int64 // the offset applied once it succeeds
+	start   time.Time
+	done    chan error // receives the write's outcome
+}
+
+// doneC is the channel the flight's outcome arrives on; nil (never ready)
+// without a flight.
+func (f *flight) doneC() <-chan error {
+	if f == nil {
+		return nil
+	}
+	return f.done
+}
+
+// applyPipelined applies groups on a Preparer store: it plans them while
+// the previous write (if any) runs, waits for that write, then starts
+// theirs and returns without waiting for it. Anything out of the ordinary
+// (a failed write, a gap, a plan the store refuses) falls back to
+// applyGroups once the previous write has landed, so the offset rules are
+// those of the serial path.
+func (p *Pipeline) applyPipelined(ctx context.Context, prep Preparer, groups []*group) {
+	expect := p.applied // what the store will have applied when the flight lands
+	if p.flying != nil {
+		expect = p.flying.last
+	}
+	fresh := p.freshOf(groups)
+	todo := after(expect, fresh)
+	if len(todo) == 0 || !contiguous(expect, todo) || p.storeDown.Load() || expect < 0 {
+		p.land(ctx)
+		p.applyGroups(ctx, groups)
+		return
+	}
+	batches := batchesOf(todo)
+	write, err := prep.PrepareApply(batches...)
+	p.land(ctx)
+	if err != nil || p.applied != expect {
+		p.applyGroups(ctx, groups)
+		return
+	}
+	f := &flight{groups: groups, fresh: fresh, batches: batches, last: todo[len(todo)-1].rec.Offset,
+		start: time.Now(), done: make(chan error, 1)}
+	go func() {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.opts.ApplyTimeout)
+		defer cancel()
+		f.done <- write(actx)
+	}()
+	p.flying = f
+}
+
+// land waits for the write under way, if any, and lands it.
+func (p *Pipeline) land(ctx context.Context) {
+	if p.flying != nil {
+		p.landed(ctx, <-p.flying.done)
+	}
+}
+
+// landed records the outcome of the write under way and releases its
+// callers. A write the store refused as invalid is applied again by
+// applyAll, which isolates the record at fault.
+func (p *Pipeline) landed(ctx context.Context, err error) {
+	f := p.flying
+	p.flying = nil
+	p.observe(f.start, len(f.batches), err)
+	if err != nil && graph.ErrorCode(err) == graph.EINVALID {
+		err = p.applyAll(ctx, f.batches)
+	}
+	if err == nil {
+		p.applied = f.last
+	}
+	p.setApplied()
+	p.release(f.groups, f.fresh)
 }
 
 // contiguous reports whether items' offsets follow applied one by one.
@@ -585,8 +706,14 @@ func (p *Pipeline) apply(ctx context.Context, batches []graph.Batch) error {
 	defer cancel()
 	start := time.Now()
 	err := p.store.Apply(actx, batches...)
+	p.observe(start, len(batches), err)
+	return err
+}
+
+// observe records the outcome of an Apply of n batches begun at start.
+func (p *Pipeline) observe(start time.Time, n int, err error) {
 	p.m.applySeconds.Observe(time.Since(start).Seconds())
-	p.m.applyRecords.Observe(float64(len(batches)))
+	p.m.applyRecords.Observe(float64(n))
 	if err != nil {
 		p.m.applyErrors.Inc()
 		p.opts.Logger.Warn("applying to the graph store failed; events stay in the log and will be replayed", "err", err)
@@ -595,7 +722,6 @@ func (p *Pipeline) apply(ctx context.Context, batches []graph.Batch) error {
 	p.mu.Lock()
 	p.status.StoreHealth = err
 	p.mu.Unlock()
-	return err
 }
 
 // applyAll applies batches; if the store refuses them as invalid, it

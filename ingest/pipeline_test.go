@@ -534,3 +534,110 @@ func TestCollectWaitsForMoreRequestsOnlyUnderLoad(t *testing.T) {
 		}
 	})
 }
+
+// prepStore is a memStore that plans apart from writing (a Preparer), as
+// the Neo4j store does: PrepareApply refuses what Apply would, and the
+// write waits for gate (when set) and for the writes before it.
+type prepStore struct {
+	*memStore
+	gate     chan struct{}
+	prepared chan []int64 // the offsets of each plan, as it is made
+}
+
+func (s prepStore) PrepareApply(batches ...graph.Batch) (func(context.Context) error, error) {
+	var offsets []int64
+	for _, b := range batches {
+		offsets = append(offsets, b.Offset)
+		for _, m := range b.Mutations {
+			if m.Node.Key == graph.RunKey("poison") {
+				return nil, graph.Errorf(graph.EINVALID, "refused")
+			}
+		}
+	}
+	s.prepared <- offsets
+	return func(ctx context.Context) error {
+		if s.gate != nil {
+			<-s.gate
+		}
+		return s.memStore.Apply(ctx, batches...)
+	}, nil
+}
+
+func (s prepStore) Apply(ctx context.Context, batches ...graph.Batch) error {
+	write, err := s.PrepareApply(batches...)
+	if err != nil {
+		return err
+	}
+	return write(ctx)
+}
+
+func TestPreparerPlansTheNextGroupWhileTheStoreWrites(t *testing.T) {
+	log, mem := newMemLog(), &memStore{nodes: map[string]int{}}
+	store := prepStore{memStore: mem, gate: make(chan struct{}), prepared: make(chan []int64, 16)}
+	hub := pubsub.New()
+	defer hub.Close()
+	p := New(log, store, hub, Formats{"test": testFormat}, Options{})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	waitFor(t, func() bool { return p.running.Load() })
+
+	p.Submit(t.Context(), []Input{in(`{"id":"a"}`)})
+	if got := <-store.prepared; !slices.Equal(got, []int64{1}) {
+		t.Fatalf("first plan %v", got)
+	}
+	// The write of offset 1 is held at the gate: the next group is
+	// planned all the same.
+	p.Submit(t.Context(), []Input{in(`{"id":"b"}`), in(`{"id":"c"}`)})
+	if got := <-store.prepared; !slices.Equal(got, []int64{2, 3}) {
+		t.Fatalf("second plan %v", got)
+	}
+	if p.Status().Applied != 0 {
+		t.Fatalf("applied %d before any write returned", p.Status().Applied)
+	}
+	close(store.gate)
+	if err := p.WaitApplied(t.Context(), 3); err != nil {
+		t.Fatal(err)
+	}
+	mem.mu.Lock()
+	if !slices.Equal(mem.offsets, []int64{1, 2, 3}) {
+		t.Errorf("store offsets %v, want 1..3 in order", mem.offsets)
+	}
+	mem.mu.Unlock()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPreparerFallsBackOnRefusalAndOutage(t *testing.T) {
+	log, mem := newMemLog(), &memStore{nodes: map[string]int{}}
+	store := prepStore{memStore: mem, prepared: make(chan []int64, 1024)}
+	p := New(log, store, nil, Formats{"test": testFormat}, Options{RetryInterval: 5 * time.Millisecond, AwaitProjection: true})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	waitFor(t, func() bool { return p.running.Load() })
+
+	p.Submit(t.Context(), []Input{in(`{"id":"a"}`), in(`{"id":"poison"}`), in(`{"id":"b"}`)})
+	if st := p.Status(); st.Applied != 3 || st.StoreHealth != nil {
+		t.Fatalf("status %+v: the refused record must be skipped, not stall the projection", st)
+	}
+	mem.setDown(true)
+	p.Submit(t.Context(), []Input{in(`{"id":"c"}`)})
+	if p.Status().StoreHealth == nil {
+		t.Fatalf("status while down: %+v", p.Status())
+	}
+	mem.setDown(false)
+	waitFor(t, func() bool { return p.Status().Lag() == 0 })
+	p.Submit(t.Context(), []Input{in(`{"id":"d"}`)})
+	mem.mu.Lock()
+	if !slices.Equal(mem.offsets, []int64{1, 2, 3, 4, 5}) || mem.nodes[graph.RunKey("poison")] != 0 || mem.nodes[graph.RunKey("d")] != 1 {
+		t.Errorf("store offsets %v nodes %v", mem.offsets, mem.nodes)
+	}
+	mem.mu.Unlock()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -26,21 +26,40 @@ const rowsPerStatement = 2000
 // A batch is applied whatever its offset, as the SQLite store does: one
 // older than AppliedOffset is not skipped. Merges are idempotent.
 func (s *Store) Apply(ctx context.Context, batches ...graph.Batch) error {
-	p, err := planWrite(batches)
+	write, err := s.PrepareApply(batches...)
 	if err != nil {
 		return err
 	}
-	if p.count == 0 && p.maxOffset == 0 {
-		return nil
+	return write(ctx)
+}
+
+// PrepareApply does the part of Apply that needs no server: it validates
+// and plans the batches and builds the transaction's statements, and
+// returns the write that runs them, which behaves as Apply(ctx, batches...)
+// would from there (the endpoints are checked and the applied offset is
+// recorded in its one transaction). The pipeline plans the next group
+// while the server runs the previous write, which Neo4j would otherwise
+// wait for. The batches must not change until the write has returned.
+func (s *Store) PrepareApply(batches ...graph.Batch) (write func(context.Context) error, err error) {
+	p, err := planWrite(batches)
+	if err != nil {
+		return nil, err
 	}
+	if p.count == 0 && p.maxOffset == 0 {
+		return func(context.Context) error { return nil }, nil
+	}
+	stmts := p.statements()
+	return func(ctx context.Context) error { return s.write(ctx, p, stmts) }, nil
+}
+
+// write runs a plan's statements in one transaction.
+func (s *Store) write(ctx context.Context, p *writePlan, stmts []statement) error {
 	if err := s.ready(ctx); err != nil {
 		return err
 	}
-	stmts := p.statements()
-
 	sess := s.session(ctx, neo4j.AccessModeWrite)
 	defer sess.Close(context.WithoutCancel(ctx))
-	_, err = sess.ExecuteWrite(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
+	_, err := sess.ExecuteWrite(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
 		if len(p.mustExist) > 0 {
 			exists, err := existingKeys(ctx, tx, p.mustExist)
 			if err != nil {
