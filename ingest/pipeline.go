@@ -119,6 +119,7 @@ type Pipeline struct {
 	backlog *backlog // records handed to the applier and not yet taken
 	running atomic.Bool
 	stopped chan struct{}
+	started chan struct{} // closed once Run knows the log head
 
 	// head is owned by the committer goroutine, applied and knownHead by
 	// the applier goroutine, once Run has started. lastHead mirrors head
@@ -181,6 +182,7 @@ func New(log Log, store Store, pub Publisher, formats Formats, opts Options) *Pi
 		toApply:  make(chan *group, backlogGroups(opts.MaxGroupRecords)),
 		backlog:  newBacklog(backlogRecords(opts.MaxGroupRecords)),
 		stopped:  make(chan struct{}),
+		started:  make(chan struct{}),
 		advanced: make(chan struct{}),
 	}
 }
@@ -299,6 +301,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	p.head, p.knownHead, p.applied = stats.Head, stats.Head, applied
 	p.lastHead.Store(stats.Head)
 	p.setStatus(stats.Records, stats.Bytes, err)
+	close(p.started)
 	if applied >= 0 && applied < p.head {
 		p.opts.Logger.Info("replaying event log into the graph", "from", applied+1, "to", p.head)
 		p.catchUp(ctx)
@@ -843,6 +846,12 @@ func (p *Pipeline) setApplied() {
 	p.m.applied.Set(float64(p.status.Applied))
 	p.m.lag.Set(float64(p.status.Lag()))
 }
+
+// Started is closed once Run has read the log's head and the graph's
+// applied offset, before it replays what the graph lacks. From then on
+// Head and WaitApplied give readers their own writes, so a server should
+// take requests only after it.
+func (p *Pipeline) Started() <-chan struct{} { return p.started }
 
 // Running reports whether Run has started and not yet returned: Submit
 // fails with ErrStopped outside that window.

@@ -641,3 +641,38 @@ func TestPreparerFallsBackOnRefusalAndOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestStartedKnowsTheHead: once Started is closed, Head is the log's head
+// from before the start, so a reader that waits for it sees every event
+// acknowledged before a restart, even while they are being replayed.
+func TestStartedKnowsTheHead(t *testing.T) {
+	log, store := newMemLog(), &memStore{nodes: map[string]int{}}
+	if _, err := log.Append(t.Context(), []graph.Record{
+		{Source: "test/unit", Kind: "Test", SHA256: graph.BodySHA256([]byte(`{"id":"a"}`)), Body: []byte(`{"id":"a"}`)},
+		{Source: "test/unit", Kind: "Test", SHA256: graph.BodySHA256([]byte(`{"id":"b"}`)), Body: []byte(`{"id":"b"}`)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p := New(log, store, nil, Formats{"test": testFormat}, Options{})
+	select {
+	case <-p.Started():
+		t.Fatal("Started closed before Run")
+	default:
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	<-p.Started()
+	if p.Head() != 2 {
+		t.Fatalf("Head after Started = %d, want 2", p.Head())
+	}
+	if err := p.WaitApplied(t.Context(), p.Head()); err != nil {
+		t.Fatal(err)
+	}
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	if store.nodes["run:a"] == 0 || store.nodes["run:b"] == 0 {
+		t.Errorf("the replayed records are not in the store: %v", store.nodes)
+	}
+}

@@ -57,6 +57,9 @@ func TestCrashSafety(t *testing.T) {
 	}
 
 	srv2 := startServer(t, dataDir)
+	// Queries wait (up to 5 s) for what was acknowledged before them; a
+	// long replay after the crash may take longer, so wait for it here.
+	waitReady(t, srv2, true)
 	keys := make([]string, 0, len(acked))
 	for k := range acked {
 		keys = append(keys, k)

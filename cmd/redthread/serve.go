@@ -240,6 +240,14 @@ func serve(ctx context.Context, c serveConfig, logger *slog.Logger, stdout io.Wr
 	defer stopPipeline()
 	pipelineDone := make(chan error, 1)
 	go func() { pipelineDone <- pipeline.Run(pctx) }()
+	// Take requests only once the pipeline knows the log's head: before
+	// that, ingest would be refused and a query could not wait for the
+	// events acknowledged before a restart.
+	select {
+	case <-pipeline.Started():
+	case err := <-pipelineDone:
+		return fmt.Errorf("ingest pipeline did not start: %v", err)
+	}
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- srv.Serve(ln) }()
 	mctx, stopMLflow := context.WithCancel(pctx)
