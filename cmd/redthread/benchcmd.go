@@ -164,15 +164,21 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		out.BatchApplied = reportDrain(ctx, base, r, stdout, stderr, *asJSON)
 	}
 	if want["lineage"] {
-		c := cfg
-		c.Workload = graphWorkload
-		fmt.Fprintf(stderr, "== lineage, %d queries at depths %v\n", c.Queries, bench.DefaultDepths)
-		r, err := bench.RunLineage(ctx, c, stderr)
-		if err != nil {
-			return err
+		for _, dir := range []string{bench.Downstream, bench.Upstream} {
+			c := cfg
+			c.Workload, c.Direction = graphWorkload, dir
+			fmt.Fprintf(stderr, "== lineage %s, %d queries at depths %v\n", strings.ToLower(dir), c.Queries, bench.DefaultDepths)
+			r, err := bench.RunLineage(ctx, c, stderr)
+			if err != nil {
+				return err
+			}
+			if dir == bench.Downstream {
+				out.Lineage = &r
+			} else {
+				out.Provenance = &r
+			}
+			printPartial(stdout, *asJSON, r.Markdown())
 		}
-		out.Lineage = &r
-		printPartial(stdout, *asJSON, r.Markdown())
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -196,7 +202,8 @@ type benchReport struct {
 	SingleApplied *drain               `json:"ingest_single_applied,omitempty"`
 	Batch         *bench.IngestResult  `json:"ingest_batch,omitempty"`
 	BatchApplied  *drain               `json:"ingest_batch_applied,omitempty"`
-	Lineage       *bench.LineageResult `json:"lineage,omitempty"`
+	Lineage       *bench.LineageResult `json:"lineage,omitempty"`    // downstream: impact
+	Provenance    *bench.LineageResult `json:"provenance,omitempty"` // upstream
 }
 
 // drain is how long the graph took to apply everything acknowledged: ingest

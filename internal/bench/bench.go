@@ -45,12 +45,16 @@ const (
 
 // Defaults applied to zero Config fields.
 const (
-	DefaultClients          = 16
-	DefaultBatchSize        = 100
-	DefaultDuration         = 10 * time.Minute
-	DefaultRequestTimeout   = 30 * time.Second
-	DefaultQueries          = 100
-	DefaultSampleKeys       = 20
+	DefaultClients        = 16
+	DefaultBatchSize      = 100
+	DefaultDuration       = 10 * time.Minute
+	DefaultRequestTimeout = 30 * time.Second
+	DefaultQueries        = 100
+	DefaultSampleKeys     = 20
+
+	// Downstream lineage answers impact questions, Upstream provenance.
+	Downstream              = "DOWNSTREAM"
+	Upstream                = "UPSTREAM"
 	DefaultProgressInterval = time.Second
 	DefaultRSSInterval      = 250 * time.Millisecond
 )
@@ -90,8 +94,12 @@ type Config struct {
 	Queries int
 	// Depths are the lineage depths to measure (default 5 and 20).
 	Depths []int
+	// Direction is the lineage direction: Downstream (impact, the
+	// default) or Upstream (provenance).
+	Direction string
 	// Keys are the lineage start keys; empty means SampleKeys keys from
-	// the workload (snapshots at the head of long chains).
+	// the workload: snapshots at the head of long chains for Downstream,
+	// at their end for Upstream.
 	Keys []string
 	// SampleKeys is how many keys to take from the workload (default 20).
 	SampleKeys int
@@ -146,6 +154,13 @@ func (c Config) normalize() (Config, error) {
 	}
 	if c.SampleKeys <= 0 {
 		c.SampleKeys = DefaultSampleKeys
+	}
+	switch c.Direction {
+	case "":
+		c.Direction = Downstream
+	case Downstream, Upstream:
+	default:
+		return c, fmt.Errorf("bench: lineage direction %q: want %s or %s", c.Direction, Downstream, Upstream)
 	}
 	if c.QueryClients <= 0 {
 		c.QueryClients = 1

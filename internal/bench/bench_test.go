@@ -52,8 +52,9 @@ type fakeService struct {
 type gqlRequest struct {
 	Query     string `json:"query"`
 	Variables struct {
-		Key   string `json:"key"`
-		Depth int    `json:"depth"`
+		Key       string `json:"key"`
+		Direction string `json:"direction"`
+		Depth     int    `json:"depth"`
 	} `json:"variables"`
 }
 
@@ -411,6 +412,28 @@ func TestLineageSampleKeys(t *testing.T) {
 	}
 	if f.queries[0].Variables.Key != want[0] || f.queries[0].Variables.Depth != 20 {
 		t.Errorf("first query %+v", f.queries[0])
+	}
+}
+
+func TestLineageUpstreamStartsAtChainEnds(t *testing.T) {
+	f := &fakeService{}
+	srv := newFake(t, f)
+	res, err := RunLineage(t.Context(), Config{BaseURL: srv.URL, Workload: smallWorkload, Queries: 2, Depths: []int{5}, SampleKeys: 5, Direction: Upstream}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := workload.New(smallWorkload).SampleEndKeys(5)
+	if len(want) == 0 || !cmp.Equal(res.Keys, want) || res.Direction != Upstream {
+		t.Errorf("keys %v (%s), want %v", res.Keys, res.Direction, want)
+	}
+	if q := f.queries[0].Variables; q.Key != want[0] || q.Direction != Upstream {
+		t.Errorf("first query %+v", q)
+	}
+	if !strings.Contains(res.Markdown(), "upstream: provenance") {
+		t.Errorf("report heading: %s", res.Markdown())
+	}
+	if _, err := RunLineage(t.Context(), Config{BaseURL: srv.URL, Workload: smallWorkload, Direction: "SIDEWAYS"}, nil); err == nil {
+		t.Error("an unknown direction was accepted")
 	}
 }
 

@@ -17,10 +17,10 @@ import (
 )
 
 // LineageQuery is the GraphQL query the lineage benchmark runs, with
-// variables key and depth. It is the one place to adapt when the schema
+// variables key, direction and depth. It is the one place to adapt when the schema
 // changes or when pointing the benchmark at another service.
-const LineageQuery = `query Lineage($key: ID!, $depth: Int!) {
-  lineage(key: $key, direction: DOWNSTREAM, depth: $depth) {
+const LineageQuery = `query Lineage($key: ID!, $direction: Direction!, $depth: Int!) {
+  lineage(key: $key, direction: $direction, depth: $depth) {
     nodes { key }
     edges { from to type }
     truncated
@@ -53,7 +53,8 @@ type lineageReply struct {
 
 // LineageResult is the outcome of RunLineage.
 type LineageResult struct {
-	Target string `json:"target"`
+	Target    string `json:"target"`
+	Direction string `json:"direction"` // DOWNSTREAM (impact) or UPSTREAM (provenance)
 	// Keys are the start keys, used round-robin.
 	Keys           []string      `json:"keys"`
 	Depths         []DepthResult `json:"depths"`
@@ -93,9 +94,13 @@ func RunLineage(ctx context.Context, cfg Config, progress io.Writer) (LineageRes
 	}
 	keys := cfg.Keys
 	if len(keys) == 0 {
-		keys = workload.New(cfg.Workload).SampleDatasetKeys(cfg.SampleKeys)
+		if cfg.Direction == Upstream {
+			keys = workload.New(cfg.Workload).SampleEndKeys(cfg.SampleKeys)
+		} else {
+			keys = workload.New(cfg.Workload).SampleDatasetKeys(cfg.SampleKeys)
+		}
 	}
-	res := LineageResult{Target: cfg.BaseURL, Keys: keys, Stopped: "count"}
+	res := LineageResult{Target: cfg.BaseURL, Direction: cfg.Direction, Keys: keys, Stopped: "count"}
 	if len(keys) == 0 {
 		return res, errors.New("bench: no lineage start keys")
 	}
@@ -116,7 +121,7 @@ func RunLineage(ctx context.Context, cfg Config, progress io.Writer) (LineageRes
 	stopProgress := startProgress(progress, cfg.ProgressInterval, func(elapsed time.Duration, rate float64) string {
 		return fmt.Sprintf("lineage %6.1fs  %d/%d queries  %.1f queries/s", elapsed.Seconds(), done.Load(), total, rate)
 	}, done.Load)
-	q := querier{client: client, endpoint: cfg.BaseURL + GraphQLPath, token: cfg.Token}
+	q := querier{client: client, endpoint: cfg.BaseURL + GraphQLPath, token: cfg.Token, direction: cfg.Direction}
 	for _, depth := range cfg.Depths {
 		if runCtx.Err() != nil {
 			break
@@ -138,9 +143,10 @@ func RunLineage(ctx context.Context, cfg Config, progress io.Writer) (LineageRes
 
 // querier posts LineageQuery.
 type querier struct {
-	client   *http.Client
-	endpoint string
-	token    string
+	client    *http.Client
+	endpoint  string
+	token     string
+	direction string
 }
 
 // queryOutcome is the result of one query.
@@ -203,13 +209,14 @@ func (q querier) runDepth(ctx, runCtx context.Context, depth int, keys []string,
 // query runs LineageQuery once.
 func (q querier) query(ctx context.Context, key string, depth int) queryOutcome {
 	type variables struct {
-		Key   string `json:"key"`
-		Depth int    `json:"depth"`
+		Key       string `json:"key"`
+		Direction string `json:"direction"`
+		Depth     int    `json:"depth"`
 	}
 	body, err := json.Marshal(struct {
 		Query     string    `json:"query"`
 		Variables variables `json:"variables"`
-	}{LineageQuery, variables{key, depth}})
+	}{LineageQuery, variables{key, q.direction, depth}})
 	if err != nil {
 		return queryOutcome{err: "request"}
 	}

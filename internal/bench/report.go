@@ -63,7 +63,11 @@ func (r IngestResult) Markdown() string {
 // Markdown renders the result as a heading and one table row per depth.
 func (r LineageResult) Markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "### Lineage (downstream) over %d start keys → %s\n\n", len(r.Keys), r.Target)
+	kind := "downstream: impact"
+	if r.Direction == Upstream {
+		kind = "upstream: provenance"
+	}
+	fmt.Fprintf(&b, "### Lineage (%s) over %d start keys → %s\n\n", kind, len(r.Keys), r.Target)
 	b.WriteString("| depth | queries | errors | p50 | p90 | p99 | max | mean nodes | mean edges | max nodes | truncated |\n")
 	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, d := range r.Depths {

@@ -381,6 +381,50 @@ func (g *Generator) SampleStarts(n int) []Start {
 	return out
 }
 
+// SampleEnds returns up to n distinct provenance start points: the
+// snapshot the last task of a chain wrote in some round, with the chain's
+// hops of upstream lineage behind it. Like SampleStarts it depends only on
+// the Config; Dataset, Version and Hops describe the end snapshot.
+func (g *Generator) SampleEnds(n int) []Start {
+	p := g.p
+	var chains []*dagSpec
+	for _, d := range p.dags {
+		if d.chain {
+			chains = append(chains, d)
+		}
+	}
+	seen := make(map[string]bool)
+	var out []Start
+	for i := 0; len(out) < n && i < len(chains)*p.rounds; i++ {
+		c := i % len(chains)
+		r := (i/len(chains) + c) % p.rounds
+		tasks := chains[c].tasks
+		end := p.datasets[tasks[len(tasks)-1].output]
+		s := Start{
+			Dataset: graph.DatasetKey(end.namespace, end.name),
+			Version: graph.DatasetVersionKey(end.namespace, end.name, end.version(r)),
+			Round:   r,
+			Hops:    len(tasks),
+		}
+		if seen[s.Version] {
+			continue
+		}
+		seen[s.Version] = true
+		out = append(out, s)
+	}
+	return out
+}
+
+// SampleEndKeys returns the Version keys of SampleEnds(n).
+func (g *Generator) SampleEndKeys(n int) []string {
+	ends := g.SampleEnds(n)
+	keys := make([]string, len(ends))
+	for i, s := range ends {
+		keys[i] = s.Version
+	}
+	return keys
+}
+
 // SampleDatasetKeys returns up to n graph.DatasetVersionKey strings of
 // snapshots with at least 24 hops of downstream lineage (see SampleStarts).
 func (g *Generator) SampleDatasetKeys(n int) []string {

@@ -372,6 +372,61 @@ func TestSampleKeysHaveDepth(t *testing.T) {
 	}
 }
 
+// TestSampleEndsHaveDepth follows version-level lineage upstream (snapshot
+// ← run ← snapshot) from each provenance start point.
+func TestSampleEndsHaveDepth(t *testing.T) {
+	cfg := Config{Seed: 3, Nodes: 6000}
+	readsOf := map[string][]string{}  // run id → version keys it read
+	writerOf := map[string][]string{} // version key → run ids that wrote it
+	for _, raw := range all(t, cfg) {
+		e := decode(t, raw)
+		for _, in := range e.Inputs {
+			readsOf[e.Run.RunID] = append(readsOf[e.Run.RunID], graph.DatasetVersionKey(in.Namespace, in.Name, in.Facets.Version.DatasetVersion))
+		}
+		for _, out := range e.Outputs {
+			if out.Facets.Version != nil {
+				k := graph.DatasetVersionKey(out.Namespace, out.Name, out.Facets.Version.DatasetVersion)
+				writerOf[k] = append(writerOf[k], e.Run.RunID)
+			}
+		}
+	}
+	ends := New(cfg).SampleEnds(10)
+	if len(ends) < 2 {
+		t.Fatalf("SampleEnds(10) = %d", len(ends))
+	}
+	if keys := New(cfg).SampleEndKeys(10); len(keys) != len(ends) || keys[0] != ends[0].Version {
+		t.Errorf("SampleEndKeys = %v, want the versions of %v", keys, ends)
+	}
+	for _, s := range ends {
+		if len(writerOf[s.Version]) == 0 {
+			t.Errorf("%s: no event writes it", s.Version)
+			continue
+		}
+		depth, frontier := 0, []string{s.Version}
+		seen := map[string]bool{s.Version: true}
+		for len(frontier) > 0 {
+			var next []string
+			for _, v := range frontier {
+				for _, run := range writerOf[v] {
+					for _, w := range readsOf[run] {
+						if !seen[w] {
+							seen[w] = true
+							next = append(next, w)
+						}
+					}
+				}
+			}
+			if len(next) > 0 {
+				depth++
+			}
+			frontier = next
+		}
+		if depth < 20 || depth < s.Hops {
+			t.Errorf("%s: %d hops of upstream lineage, want ≥ %d", s.Version, depth, max(20, s.Hops))
+		}
+	}
+}
+
 // TestVersionsAdvance checks that each dataset's written versions increase
 // over time and that every read names a version already written (or a
 // source snapshot).
