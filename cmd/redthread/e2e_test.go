@@ -60,8 +60,9 @@ func (l gqlLineage) keys() map[string]bool {
 }
 
 // wsSubscribe opens a graphql-transport-ws subscription and returns a
-// function that reads the next payload.
-func wsSubscribe(t *testing.T, baseURL, query string) func() map[string]any {
+// function that reads the next payload, waiting at most wait (nil and
+// false when none came).
+func wsSubscribe(t *testing.T, baseURL, query string) func(wait time.Duration) (map[string]any, bool) {
 	t.Helper()
 	wsURL := "ws" + strings.TrimPrefix(baseURL, "http") + "/graphql"
 	d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 10 * time.Second}
@@ -75,25 +76,44 @@ func wsSubscribe(t *testing.T, baseURL, query string) func() map[string]any {
 			t.Fatal(err)
 		}
 	}
-	read := func() map[string]any {
-		_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
-		var m map[string]any
-		if err := conn.ReadJSON(&m); err != nil {
-			t.Fatalf("websocket read: %v", err)
+	// One reader goroutine owns the connection's reads, so a wait that
+	// times out leaves the connection usable.
+	msgs := make(chan map[string]any, 64)
+	go func() {
+		defer close(msgs)
+		for {
+			var m map[string]any
+			if err := conn.ReadJSON(&m); err != nil {
+				return
+			}
+			msgs <- m
 		}
-		return m
+	}()
+	read := func(wait time.Duration) (map[string]any, bool) {
+		select {
+		case m, ok := <-msgs:
+			if !ok {
+				t.Fatal("websocket closed")
+			}
+			return m, true
+		case <-time.After(wait):
+			return nil, false
+		}
 	}
 	must(map[string]any{"type": "connection_init", "payload": map[string]any{}})
-	if m := read(); m["type"] != "connection_ack" {
+	if m, _ := read(30 * time.Second); m["type"] != "connection_ack" {
 		t.Fatalf("expected connection_ack, got %v", m)
 	}
 	must(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": query}})
-	return func() map[string]any {
+	return func(wait time.Duration) (map[string]any, bool) {
 		for {
-			m := read()
+			m, ok := read(wait)
+			if !ok {
+				return nil, false
+			}
 			switch m["type"] {
 			case "next":
-				return m["payload"].(map[string]any)
+				return m["payload"].(map[string]any), true
 			case "ping":
 				must(map[string]any{"type": "pong"})
 			case "error", "complete":
@@ -109,18 +129,47 @@ func TestEndToEnd(t *testing.T) {
 	srv := startServer(t, t.TempDir())
 	next := wsSubscribe(t, srv.URL, `subscription { lineageEvents { offset kind eventType runKey jobKey } }`)
 
-	runID := "0195c4d4-7f3a-7c1e-9a64-1d2f3e4a5b6c"
-	for _, et := range []string{"START", "COMPLETE"} {
+	// The server registers a subscription after it reads the subscribe
+	// message, which the client cannot observe: post warm-up events until
+	// one comes through, so the events below are published to a live
+	// subscriber. (A liveness wait, not a timing assertion.)
+	post := func(runID, et string) {
+		t.Helper()
 		status, body, err := postJSON(t.Context(), srv.URL+"/api/v1/lineage",
 			runEvent(runID, et, "etl.orders", "postgres://db:5432", "shop.orders", "s3://lake", "curated/orders"))
 		if err != nil || status != http.StatusCreated || len(body) != 0 {
 			t.Fatalf("post %s: %d %q %v", et, status, body, err)
 		}
 	}
-	msg := next()
-	ev, _ := msg["data"].(map[string]any)["lineageEvents"].(map[string]any)
+	for i := 0; ; i++ {
+		post(fmt.Sprintf("0195c4d4-0000-7000-8000-%012d", i), "START")
+		if _, ok := next(2 * time.Second); ok {
+			break
+		}
+		if i == 15 {
+			t.Fatal("the subscription received none of 16 warm-up events")
+		}
+	}
+
+	runID := "0195c4d4-7f3a-7c1e-9a64-1d2f3e4a5b6c"
+	for _, et := range []string{"START", "COMPLETE"} {
+		post(runID, et)
+	}
+	// Skip any warm-up notices still queued; the first notice of runID must
+	// be its START.
+	var ev map[string]any
+	for ev == nil || strings.HasPrefix(fmt.Sprint(ev["runKey"]), "run:0195c4d4-0000-") {
+		msg, ok := next(30 * time.Second)
+		if !ok {
+			t.Fatal("no subscription notice for the run")
+		}
+		ev, _ = msg["data"].(map[string]any)["lineageEvents"].(map[string]any)
+		if ev == nil {
+			t.Fatalf("subscription payload %v", msg)
+		}
+	}
 	if ev["runKey"] != graph.RunKey(runID) || ev["kind"] != "RunEvent" || ev["eventType"] != "START" {
-		t.Fatalf("subscription payload %v", msg)
+		t.Fatalf("subscription notice %v, want the START of %s", ev, runID)
 	}
 
 	var l gqlLineage
