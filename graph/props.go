@@ -37,6 +37,55 @@ func NormalizeProps(p Props) (Props, error) {
 	return out, nil
 }
 
+// NormalizePropsShared is NormalizeProps for a caller that only reads the
+// result. Props already in canonical form come back as they are, without a
+// copy — as do typed []string, []bool and []int64 lists, which every store
+// writes as the []any lists NormalizeProps would make of them. copied says
+// whether the result is a new map the caller may modify. Mappers write
+// canonical props, so a store's planning is spared a copy per mutation.
+func NormalizePropsShared(p Props) (out Props, copied bool, err error) {
+	if canonicalProps(p) {
+		return p, false, nil
+	}
+	out, err = NormalizeProps(p)
+	return out, true, err
+}
+
+// canonicalProps reports whether NormalizePropsShared may return p as is:
+// keys valid UTF-8, values nil, what NormalizePropValue returns unchanged,
+// or typed scalar lists.
+func canonicalProps(p Props) bool {
+	for k, v := range p {
+		if !utf8.ValidString(k) || !canonicalValue(v) {
+			return false
+		}
+	}
+	return true
+}
+
+func canonicalValue(v any) bool {
+	switch x := v.(type) {
+	case nil, bool, int64, []bool, []int64:
+		return true
+	case string:
+		return utf8.ValidString(x)
+	case float64:
+		// NormalizePropValue keeps a float only when it is finite and not
+		// integral (or too large for int64).
+		n, err := NormalizePropValue(x)
+		_, isFloat := n.(float64)
+		return err == nil && isFloat
+	case []string:
+		for _, s := range x {
+			if !utf8.ValidString(s) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
 // NormalizePropValue normalizes one property value as NormalizeProps does.
 // Its errors are *Error with code EINVALID.
 func NormalizePropValue(v any) (any, error) {

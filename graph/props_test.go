@@ -3,6 +3,7 @@ package graph_test
 import (
 	"encoding/json"
 	"math"
+	"reflect"
 	"testing"
 	"time"
 
@@ -73,5 +74,21 @@ func TestNormalizeProps(t *testing.T) {
 	}
 	if got, err := graph.NormalizeProps(nil); err != nil || got == nil || len(got) != 0 {
 		t.Errorf("NormalizeProps(nil) = %#v, %v; want an empty map", got, err)
+	}
+}
+
+func TestNormalizePropsShared(t *testing.T) {
+	canonical := graph.Props{"s": "x", "n": int64(1), "f": 2.5, "l": []string{"a"}, "gone": nil}
+	got, copied, err := graph.NormalizePropsShared(canonical)
+	if err != nil || copied || reflect.ValueOf(got).Pointer() != reflect.ValueOf(canonical).Pointer() {
+		t.Errorf("canonical props: copied %v, err %v; want the same map back", copied, err)
+	}
+	rewritten := graph.Props{"i": 3, "f": 3.0}
+	got, copied, err = graph.NormalizePropsShared(rewritten)
+	if err != nil || !copied || got["i"] != int64(3) || got["f"] != int64(3) {
+		t.Errorf("non-canonical props: %v copied %v err %v", got, copied, err)
+	}
+	if _, _, err := graph.NormalizePropsShared(graph.Props{"m": map[string]any{}}); graph.ErrorCode(err) != graph.EINVALID {
+		t.Errorf("a map value: err %v, want INVALID", err)
 	}
 }

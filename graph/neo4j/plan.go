@@ -93,13 +93,9 @@ func provenanceOf(p graph.Provenance, batchOffset int64) provenance {
 // name was validated then and is not parsed again.
 func (c *change) merge(props graph.Props, facets graph.Facets, prov provenance) error {
 	if len(props) > 0 {
-		patch, owned := props, false
-		if !canonicalProps(props) {
-			var err error
-			if patch, err = graph.NormalizeProps(props); err != nil {
-				return graph.FieldErrorf(graph.EINVALID, c.at.field(c.kind+"."+graph.ErrorField(err)), "%s", errorMessage(err))
-			}
-			owned = true
+		patch, owned, err := graph.NormalizePropsShared(props)
+		if err != nil {
+			return graph.FieldErrorf(graph.EINVALID, c.at.field(c.kind+"."+graph.ErrorField(err)), "%s", errorMessage(err))
 		}
 		switch {
 		case c.patch == nil:
@@ -130,37 +126,6 @@ func (c *change) merge(props graph.Props, facets graph.Facets, prov provenance) 
 	}
 	c.prov.Merge(prov)
 	return nil
-}
-
-// canonicalProps reports whether the driver sends p as it would send
-// graph.NormalizeProps(p): keys valid UTF-8, values nil or what
-// NormalizePropValue returns unchanged, or a []string, []bool or []int64,
-// which Neo4j stores as the same list as the []any normalization would
-// make of them. Anything else takes the general path.
-func canonicalProps(p graph.Props) bool {
-	for k, v := range p {
-		if !utf8.ValidString(k) || !canonicalValue(v) {
-			return false
-		}
-	}
-	return true
-}
-
-func canonicalValue(v any) bool {
-	switch x := v.(type) {
-	case nil, bool, int64, []bool, []int64:
-		return true
-	case string:
-		return utf8.ValidString(x)
-	case []string:
-		for _, s := range x {
-			if !utf8.ValidString(s) {
-				return false
-			}
-		}
-		return true
-	}
-	return false // floats and the rest: let NormalizeProps decide
 }
 
 // planWrite validates every mutation of batches and merges them. Invalid

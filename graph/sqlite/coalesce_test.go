@@ -193,7 +193,7 @@ func TestCoalescedApplyEqualsSequential(t *testing.T) {
 }
 
 // TestCanonicalPropsEncodeAsNormalized checks the shortcut of
-// normalizedProps: props it keeps as they are encode exactly as their
+// graph.NormalizePropsShared: props it keeps as they are encode exactly as their
 // graph.NormalizeProps form does, and props it does not keep are those
 // the general path changes.
 func TestCanonicalPropsEncodeAsNormalized(t *testing.T) {
@@ -218,7 +218,7 @@ func TestCanonicalPropsEncodeAsNormalized(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v: %v", p, err)
 		}
-		got, owned, err := normalizedProps(p)
+		got, owned, err := graph.NormalizePropsShared(p)
 		if err != nil {
 			t.Fatalf("%v: %v", p, err)
 		}
@@ -235,7 +235,7 @@ func TestCanonicalPropsEncodeAsNormalized(t *testing.T) {
 		}
 	}
 	for _, p := range []graph.Props{{"nan": []any{1.5, "x"}}, {"m": map[string]any{}}} {
-		if _, _, err := normalizedProps(p); err == nil {
+		if _, _, err := graph.NormalizePropsShared(p); err == nil {
 			t.Errorf("%v: want an error", p)
 		}
 	}

@@ -142,7 +142,7 @@ func appendJSONValue(b []byte, v any, list bool) ([]byte, bool) {
 			}
 		}
 		return append(b, ']'), true
-	case []string: // canonical props keep the mapper's typed lists (canonicalProps)
+	case []string: // canonical props keep the mapper's typed lists (graph.NormalizePropsShared)
 		return appendJSONList(b, x, list, appendJSONString)
 	case []bool:
 		return appendJSONList(b, x, list, strconv.AppendBool)

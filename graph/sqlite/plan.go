@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"math"
 	"strings"
 	"unicode/utf8"
 
@@ -74,7 +73,7 @@ func (c *content) field(rest string) string { return c.at.field(c.kind + rest) }
 // then, and is not parsed again.
 func (c *content) merge(at mutRef, kind string, props graph.Props, facets graph.Facets, prov provenance) error {
 	if len(props) > 0 {
-		patch, owned, err := normalizedProps(props)
+		patch, owned, err := graph.NormalizePropsShared(props)
 		if err != nil {
 			return graph.FieldErrorf(graph.EINVALID, at.field(kind+"."+graph.ErrorField(err)), "%s", messageOnly(err))
 		}
@@ -250,62 +249,6 @@ func checkKey(at mutRef, rest, key string) error {
 		return graph.FieldErrorf(graph.EINVALID, field, "key %q holds a NUL byte", key)
 	}
 	return nil
-}
-
-// normalizedProps returns p in the canonical form of graph.NormalizeProps;
-// owned says whether the map is a copy the caller may modify. Props that
-// are canonical already, as the OpenLineage mapper writes them, come back
-// as they are: that spares a copy of every mutation's props, most of the
-// planning of a large Apply.
-func normalizedProps(p graph.Props) (graph.Props, bool, error) {
-	if canonicalProps(p) {
-		return p, false, nil
-	}
-	n, err := graph.NormalizeProps(p)
-	return n, true, err
-}
-
-// canonicalProps reports whether p reads the same through encodeProps as
-// graph.NormalizeProps(p) would: keys valid UTF-8, values nil or what
-// NormalizePropValue returns unchanged, or a []string, []bool or []int64,
-// which appendJSONValue writes as the []any normalization would make of
-// them. Anything else takes the general path.
-func canonicalProps(p graph.Props) bool {
-	for k, v := range p {
-		if !utf8.ValidString(k) || !canonicalValue(v) {
-			return false
-		}
-	}
-	return true
-}
-
-func canonicalValue(v any) bool {
-	switch x := v.(type) {
-	case nil, bool, int64, []bool, []int64:
-		return true
-	case string:
-		return utf8.ValidString(x)
-	case float64:
-		// NormalizeProps keeps a float only when it is finite and not
-		// integral (or too large for int64).
-		return !math.IsNaN(x) && !math.IsInf(x, 0) && normalizedFloatStays(x)
-	case []string:
-		for _, s := range x {
-			if !utf8.ValidString(s) {
-				return false
-			}
-		}
-		return true
-	}
-	return false
-}
-
-// normalizedFloatStays reports whether graph.NormalizePropValue keeps the
-// finite f a float64.
-func normalizedFloatStays(f float64) bool {
-	n, err := graph.NormalizePropValue(f)
-	_, isFloat := n.(float64)
-	return err == nil && isFloat
 }
 
 // mutRef locates a mutation in the arguments of Apply.
