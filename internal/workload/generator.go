@@ -353,6 +353,12 @@ type Start struct {
 // chains and rounds; fewer when the workload has fewer. The answer depends
 // only on the Config.
 func (g *Generator) SampleStarts(n int) []Start {
+	return g.sampleChains(n, func(tasks []taskSpec) *datasetSpec { return g.p.datasets[tasks[0].inputs[0]] })
+}
+
+// sampleChains returns up to n distinct snapshots of the dataset pick
+// chooses on each chain, spread over chains and rounds.
+func (g *Generator) sampleChains(n int, pick func(tasks []taskSpec) *datasetSpec) []Start {
 	p := g.p
 	var chains []*dagSpec
 	for _, d := range p.dags {
@@ -365,10 +371,10 @@ func (g *Generator) SampleStarts(n int) []Start {
 	for i := 0; len(out) < n && i < len(chains)*p.rounds; i++ {
 		c := i % len(chains)
 		r := (i/len(chains) + c) % p.rounds
-		src := p.datasets[chains[c].tasks[0].inputs[0]]
+		ds := pick(chains[c].tasks)
 		s := Start{
-			Dataset: graph.DatasetKey(src.namespace, src.name),
-			Version: graph.DatasetVersionKey(src.namespace, src.name, src.version(r)),
+			Dataset: graph.DatasetKey(ds.namespace, ds.name),
+			Version: graph.DatasetVersionKey(ds.namespace, ds.name, ds.version(r)),
 			Round:   r,
 			Hops:    len(chains[c].tasks),
 		}
@@ -386,49 +392,18 @@ func (g *Generator) SampleStarts(n int) []Start {
 // hops of upstream lineage behind it. Like SampleStarts it depends only on
 // the Config; Dataset, Version and Hops describe the end snapshot.
 func (g *Generator) SampleEnds(n int) []Start {
-	p := g.p
-	var chains []*dagSpec
-	for _, d := range p.dags {
-		if d.chain {
-			chains = append(chains, d)
-		}
-	}
-	seen := make(map[string]bool)
-	var out []Start
-	for i := 0; len(out) < n && i < len(chains)*p.rounds; i++ {
-		c := i % len(chains)
-		r := (i/len(chains) + c) % p.rounds
-		tasks := chains[c].tasks
-		end := p.datasets[tasks[len(tasks)-1].output]
-		s := Start{
-			Dataset: graph.DatasetKey(end.namespace, end.name),
-			Version: graph.DatasetVersionKey(end.namespace, end.name, end.version(r)),
-			Round:   r,
-			Hops:    len(tasks),
-		}
-		if seen[s.Version] {
-			continue
-		}
-		seen[s.Version] = true
-		out = append(out, s)
-	}
-	return out
+	return g.sampleChains(n, func(tasks []taskSpec) *datasetSpec { return g.p.datasets[tasks[len(tasks)-1].output] })
 }
 
 // SampleEndKeys returns the Version keys of SampleEnds(n).
-func (g *Generator) SampleEndKeys(n int) []string {
-	ends := g.SampleEnds(n)
-	keys := make([]string, len(ends))
-	for i, s := range ends {
-		keys[i] = s.Version
-	}
-	return keys
-}
+func (g *Generator) SampleEndKeys(n int) []string { return versions(g.SampleEnds(n)) }
 
 // SampleDatasetKeys returns up to n graph.DatasetVersionKey strings of
 // snapshots with at least 24 hops of downstream lineage (see SampleStarts).
-func (g *Generator) SampleDatasetKeys(n int) []string {
-	starts := g.SampleStarts(n)
+func (g *Generator) SampleDatasetKeys(n int) []string { return versions(g.SampleStarts(n)) }
+
+// versions returns the Version keys of starts.
+func versions(starts []Start) []string {
 	keys := make([]string, len(starts))
 	for i, s := range starts {
 		keys[i] = s.Version

@@ -347,25 +347,7 @@ func TestSampleKeysHaveDepth(t *testing.T) {
 		}
 		// Breadth-first levels: how deep a lineage query keeps finding new
 		// snapshots (shortcuts through other DAGs would make it shallow).
-		depth, frontier := 0, []string{s.Version}
-		seen := map[string]bool{s.Version: true}
-		for len(frontier) > 0 {
-			var next []string
-			for _, v := range frontier {
-				for _, run := range readBy[v] {
-					for _, w := range wrote[run] {
-						if !seen[w] {
-							seen[w] = true
-							next = append(next, w)
-						}
-					}
-				}
-			}
-			if len(next) > 0 {
-				depth++
-			}
-			frontier = next
-		}
+		depth := levels(s.Version, readBy, wrote)
 		if depth < 20 || depth < s.Hops {
 			t.Errorf("%s: %d hops of downstream lineage, want ≥ %d", s.Version, depth, max(20, s.Hops))
 		}
@@ -402,29 +384,37 @@ func TestSampleEndsHaveDepth(t *testing.T) {
 			t.Errorf("%s: no event writes it", s.Version)
 			continue
 		}
-		depth, frontier := 0, []string{s.Version}
-		seen := map[string]bool{s.Version: true}
-		for len(frontier) > 0 {
-			var next []string
-			for _, v := range frontier {
-				for _, run := range writerOf[v] {
-					for _, w := range readsOf[run] {
-						if !seen[w] {
-							seen[w] = true
-							next = append(next, w)
-						}
-					}
-				}
-			}
-			if len(next) > 0 {
-				depth++
-			}
-			frontier = next
-		}
+		depth := levels(s.Version, writerOf, readsOf)
 		if depth < 20 || depth < s.Hops {
 			t.Errorf("%s: %d hops of upstream lineage, want ≥ %d", s.Version, depth, max(20, s.Hops))
 		}
 	}
+}
+
+// levels counts the breadth-first levels of snapshots reachable from
+// start, one level being snapshot → run (via runs) → snapshot (via
+// snapshots).
+func levels(start string, runs, snapshots map[string][]string) int {
+	depth, frontier := 0, []string{start}
+	seen := map[string]bool{start: true}
+	for len(frontier) > 0 {
+		var next []string
+		for _, v := range frontier {
+			for _, run := range runs[v] {
+				for _, w := range snapshots[run] {
+					if !seen[w] {
+						seen[w] = true
+						next = append(next, w)
+					}
+				}
+			}
+		}
+		if len(next) > 0 {
+			depth++
+		}
+		frontier = next
+	}
+	return depth
 }
 
 // TestVersionsAdvance checks that each dataset's written versions increase
