@@ -71,13 +71,24 @@ func BenchmarkApplyWorkloadNeo4j(b *testing.B) {
 		b.Skip("REDTHREAD_NEO4J_URI is not set")
 	}
 	batches, muts := workloadBatches(b)
-	const perCall = 2000
+	benchApply(b, batches, muts, 2000, func() (ingest.Store, func(), error) {
+		wipeNeo4j(b, uri)
+		s, err := neo4j.Open(b.Context(), neo4j.Config{URI: uri})
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, func() { s.Close() }, nil
+	})
+}
+
+// benchApply applies the whole workload in calls of perCall batches to a
+// fresh store from open (untimed) per op, and reports events/s.
+func benchApply(b *testing.B, batches []graph.Batch, muts, perCall int, open func() (ingest.Store, func(), error)) {
 	var elapsed time.Duration
 	events := 0
 	for b.Loop() {
 		b.StopTimer()
-		wipeNeo4j(b, uri)
-		s, err := neo4j.Open(b.Context(), neo4j.Config{URI: uri})
+		s, closeStore, err := open()
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -91,7 +102,7 @@ func BenchmarkApplyWorkloadNeo4j(b *testing.B) {
 		elapsed += time.Since(start)
 		events += len(batches)
 		b.StopTimer()
-		s.Close()
+		closeStore()
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(events)/elapsed.Seconds(), "events/s")
@@ -125,29 +136,13 @@ func BenchmarkApplyWorkload(b *testing.B) {
 	batches, muts := workloadBatches(b)
 	for _, perCall := range []int{1000, 2000} {
 		b.Run(fmt.Sprintf("events=%d", perCall), func(b *testing.B) {
-			var elapsed time.Duration
-			events := 0
-			for b.Loop() {
-				b.StopTimer()
+			benchApply(b, batches, muts, perCall, func() (ingest.Store, func(), error) {
 				s, err := sqlite.OpenStore(filepath.Join(b.TempDir(), "graph.db"))
 				if err != nil {
-					b.Fatal(err)
+					return nil, nil, err
 				}
-				b.StartTimer()
-				start := time.Now()
-				for i := 0; i < len(batches); i += perCall {
-					if err := s.Apply(b.Context(), batches[i:min(i+perCall, len(batches))]...); err != nil {
-						b.Fatal(err)
-					}
-				}
-				elapsed += time.Since(start)
-				events += len(batches)
-				b.StopTimer()
-				s.Close()
-				b.StartTimer()
-			}
-			b.ReportMetric(float64(events)/elapsed.Seconds(), "events/s")
-			b.ReportMetric(float64(muts)/float64(len(batches)), "mutations/event")
+				return s, func() { s.Close() }, nil
+			})
 		})
 	}
 }
