@@ -56,7 +56,7 @@ func FuzzParseChecksums(f *testing.F) {
 	f.Fuzz(func(t *testing.T, dir, doc string) {
 		// dir is path.Dir of an artifact path: clean and relative.
 		if dir != "" && (path.Clean(dir) != dir || strings.HasPrefix(dir, "/") || dir == ".." || strings.HasPrefix(dir, "../")) {
-			t.Skip()
+			return // not a directory an artifact walk yields
 		}
 		sums, _ := parseChecksums(dir, []byte(doc))
 		for p, s := range sums {
