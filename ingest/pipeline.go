@@ -853,20 +853,6 @@ func (p *Pipeline) setApplied() {
 // take requests only after it.
 func (p *Pipeline) Started() <-chan struct{} { return p.started }
 
-// Running reports whether Run has started and not yet returned: Submit
-// fails with ErrStopped outside that window.
-func (p *Pipeline) Running() bool {
-	if !p.running.Load() {
-		return false
-	}
-	select {
-	case <-p.stopped:
-		return false
-	default:
-		return true
-	}
-}
-
 // Head returns the highest offset acknowledged so far.
 func (p *Pipeline) Head() int64 { return p.lastHead.Load() }
 

@@ -172,9 +172,7 @@ func BenchmarkPipelineWorkload(b *testing.B) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- p.Run(ctx) }()
-		for !p.Running() {
-			time.Sleep(time.Millisecond)
-		}
+		<-p.Started()
 		b.StartTimer()
 
 		start := time.Now()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -36,9 +35,7 @@ func newTestbed(t *testing.T, dir string) *testbed {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = pipe.Run(ctx) }()
-	for !pipe.Running() {
-		runtime.Gosched()
-	}
+	<-pipe.Started()
 	t.Cleanup(func() {
 		cancel()
 		<-done

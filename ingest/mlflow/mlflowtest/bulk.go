@@ -99,16 +99,7 @@ func bulkRun(ctx context.Context, r *rest, expID string, i int, base time.Time, 
 	}
 	auc := 0.80 + float64(i%97)/1000
 	metrics := map[string]float64{"auc": auc, "ks": auc - 0.3, "auc_group__idade_18_25": auc - 0.02, "ks_group__idade_18_25": auc - 0.33}
-	type metric struct {
-		Key       string  `json:"key"`
-		Value     float64 `json:"value"`
-		Timestamp int64   `json:"timestamp"`
-		Step      int64   `json:"step"`
-	}
-	var ms []metric
-	for _, k := range sortedKeys(metrics) {
-		ms = append(ms, metric{k, metrics[k], end.UnixMilli(), 0})
-	}
+	ms := metricList(metrics, end)
 	if err := r.call(ctx, "POST", "runs/log-batch", map[string]any{
 		"run_id": id, "tags": tagList(tags), "params": tagList(params), "metrics": ms,
 	}, nil); err != nil {

@@ -119,3 +119,21 @@ func tagList(m map[string]string) []tag {
 	}
 	return out
 }
+
+// metric is one entry of runs/log-batch's metrics.
+type metric struct {
+	Key       string  `json:"key"`
+	Value     float64 `json:"value"`
+	Timestamp int64   `json:"timestamp"`
+	Step      int64   `json:"step"`
+}
+
+// metricList turns a map into MLflow's metric list, sorted by key and
+// logged at time at.
+func metricList(m map[string]float64, at time.Time) []metric {
+	var out []metric
+	for _, k := range sortedKeys(m) {
+		out = append(out, metric{k, m[k], at.UnixMilli(), 0})
+	}
+	return out
+}

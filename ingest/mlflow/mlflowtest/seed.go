@@ -216,16 +216,7 @@ func (s *Scenario) logRun(ctx context.Context, r *rest, id string, tags, params 
 			batchTags[k] = v
 		}
 	}
-	type metric struct {
-		Key       string  `json:"key"`
-		Value     float64 `json:"value"`
-		Timestamp int64   `json:"timestamp"`
-		Step      int64   `json:"step"`
-	}
-	var ms []metric
-	for _, k := range sortedKeys(metrics) {
-		ms = append(ms, metric{k, metrics[k], end.UnixMilli(), 0})
-	}
+	ms := metricList(metrics, end)
 	batch := map[string]any{"run_id": id, "tags": tagList(batchTags), "params": tagList(params)}
 	if ms != nil {
 		batch["metrics"] = ms
