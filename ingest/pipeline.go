@@ -462,16 +462,21 @@ func (p *Pipeline) commit(ctx context.Context, reqs []*request) *group {
 		g.head = p.head
 		return g
 	}
+	// From here on the log holds the bodies: the applier needs only the
+	// decoded events, and letting the bodies go (a batch's are slices of
+	// its whole request) keeps the applier's backlog to half the memory.
 	var bytes int64
 	for i, it := range items {
 		it.res.Offset, it.res.Duplicate = results[i].Offset, results[i].Duplicate
 		it.rec.Offset = results[i].Offset
+		size := int64(len(it.rec.Body))
+		it.rec.Body = nil
 		if results[i].Duplicate {
 			p.m.events.WithLabelValues(it.rec.Source, it.rec.Kind, "duplicate").Inc()
 			continue
 		}
+		bytes += size
 		p.m.events.WithLabelValues(it.rec.Source, it.rec.Kind, "accepted").Inc()
-		bytes += int64(len(it.rec.Body))
 		g.fresh = append(g.fresh, it)
 	}
 	if len(g.fresh) > 0 {

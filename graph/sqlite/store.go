@@ -219,14 +219,33 @@ func (s *Store) Close() error {
 // arrived out of order. Merges are idempotent (applying the batch just
 // applied again changes nothing); the pipeline applies in log order.
 func (s *Store) Apply(ctx context.Context, batches ...graph.Batch) error {
-	p, err := planApply(batches)
+	write, err := s.PrepareApply(batches...)
 	if err != nil {
 		return err
 	}
-	if len(p.ops) == 0 && p.maxOffset == 0 {
-		return nil
-	}
+	return write(ctx)
+}
 
+// PrepareApply does the part of Apply that needs no database: it
+// validates, coalesces and encodes the batches, and returns the write,
+// which then behaves as Apply(ctx, batches...) would from there. The
+// pipeline plans the next group while the previous one is written: the
+// plan is a third of an Apply's work, and the writer connection otherwise
+// waits for it. The batches must not change until the write has returned.
+func (s *Store) PrepareApply(batches ...graph.Batch) (write func(context.Context) error, err error) {
+	p, err := planApply(batches)
+	if err != nil {
+		return nil, err
+	}
+	if len(p.ops) == 0 && p.maxOffset == 0 {
+		return func(context.Context) error { return nil }, nil
+	}
+	return func(ctx context.Context) error { return s.write(ctx, p) }, nil
+}
+
+// write runs a plan in one transaction.
+func (s *Store) write(ctx context.Context, p *applyPlan) error {
+	var err error
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
 	tx, err := s.db.w.BeginTx(ctx, nil)

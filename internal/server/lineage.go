@@ -146,11 +146,11 @@ func (s *Server) postLineageBatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	source := sourceFor(r)
-	var items []json.RawMessage
-	if err := json.Unmarshal(body, &items); err != nil {
+	items, err := splitArray(body)
+	if err != nil {
 		s.opts.Ingester.CountRejected(source, graph.EINVALID)
-		msg := syntaxError(body)
-		if msg == "" {
+		msg := err.Error()
+		if err == errNotArray {
 			msg = "batch body must be a JSON array of OpenLineage events"
 		}
 		writeError(w, http.StatusBadRequest, graph.EINVALID, msg, "")

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -43,13 +42,13 @@ func (s *Server) postObservations(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var raw []json.RawMessage
-	if err := json.Unmarshal(body, &raw); err != nil {
-		if msg := syntaxError(body); msg != "" {
-			writeError(w, http.StatusBadRequest, graph.EINVALID, msg, "")
-			return
+	raw, err := splitArray(body)
+	if err != nil {
+		msg := err.Error()
+		if err == errNotArray {
+			msg = "the body must be a JSON array of MLflow observations"
 		}
-		writeError(w, http.StatusBadRequest, graph.EINVALID, "the body must be a JSON array of MLflow observations", "")
+		writeError(w, http.StatusBadRequest, graph.EINVALID, msg, "")
 		return
 	}
 	if len(raw) > s.opts.MaxBatch {
@@ -62,7 +61,7 @@ func (s *Server) postObservations(w http.ResponseWriter, r *http.Request) {
 	var at []int
 	for i, b := range raw {
 		resp.Results[i].Index = i
-		o, err := mlflow.DecodeObservation(bytes.TrimSpace(b))
+		o, err := mlflow.DecodeObservation(b)
 		if err != nil {
 			resp.Results[i].setError(i, err)
 			continue
