@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -182,7 +183,29 @@ func TestCoalescedApplyEqualsSequential(t *testing.T) {
 			}
 			rest = rest[n:]
 		}
+		// The pipeline plans a call before the previous one is written:
+		// plans read nothing from the database, so planning every call
+		// first and writing them in order must end the same.
+		planned := openTestStore(t)
+		var writes []func(context.Context) error
+		for rest := batches; len(rest) > 0; {
+			n := 1 + rng.IntN(len(rest))
+			w, err := planned.PrepareApply(rest[:n]...)
+			if err != nil {
+				t.Fatalf("seed %d: prepare: %v", seed, err)
+			}
+			writes = append(writes, w)
+			rest = rest[n:]
+		}
+		for _, w := range writes {
+			if err := w(t.Context()); err != nil {
+				t.Fatalf("seed %d: planned write: %v", seed, err)
+			}
+		}
 		want := readRows(t, oneByOne)
+		if diff := cmp.Diff(want, readRows(t, planned)); diff != "" {
+			t.Fatalf("seed %d: calls planned ahead differ from one mutation per call (-sequential +planned):\n%s", seed, diff)
+		}
 		if diff := cmp.Diff(want, readRows(t, whole)); diff != "" {
 			t.Fatalf("seed %d: one call differs from one mutation per call (-sequential +coalesced):\n%s", seed, diff)
 		}
@@ -249,4 +272,33 @@ func openTestStore(t *testing.T) *Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// TestPrepareApplyRefusesBeforeWriting checks that PrepareApply reports
+// invalid mutations itself, naming the field, and that an edge whose
+// endpoint is missing is found by the write, which then changes nothing.
+func TestPrepareApplyRefusesBeforeWriting(t *testing.T) {
+	s := openTestStore(t)
+	bad := graph.Batch{Offset: 1, Mutations: []graph.Mutation{
+		graph.NodeMutation(graph.Node{Key: "job:ns:a", Label: graph.LabelJob}),
+		graph.NodeMutation(graph.Node{Key: "job:ns:b", Label: "Nope"}),
+	}}
+	if w, err := s.PrepareApply(bad); err == nil || w != nil || graph.ErrorCode(err) != graph.EINVALID ||
+		graph.ErrorField(err) != "batches[0].mutations[1].node.label" {
+		t.Fatalf("PrepareApply(unknown label) = %v, %v; want EINVALID at batches[0].mutations[1].node.label", w != nil, err)
+	}
+	dangling := graph.Batch{Offset: 2, Mutations: []graph.Mutation{
+		graph.NodeMutation(graph.Node{Key: "job:ns:a", Label: graph.LabelJob}),
+		graph.EdgeMutation(graph.Edge{From: "run:1", Type: graph.EdgeRunOf, To: "job:ns:a"}),
+	}}
+	w, err := s.PrepareApply(dangling)
+	if err != nil {
+		t.Fatalf("PrepareApply(dangling edge) = %v; the plan cannot know the store", err)
+	}
+	if err := w(t.Context()); graph.ErrorCode(err) != graph.EINVALID || graph.ErrorField(err) != "batches[0].mutations[1].edge.from" {
+		t.Fatalf("write(dangling edge) = %v; want EINVALID at batches[0].mutations[1].edge.from", err)
+	}
+	if rows := readRows(t, s); rows.Applied != 0 || len(rows.Nodes) != 0 {
+		t.Errorf("a refused write left %d nodes and applied offset %d", len(rows.Nodes), rows.Applied)
+	}
 }
