@@ -376,6 +376,13 @@ func (p *Pipeline) collect(req *request, loaded bool) []*request {
 	return reqs
 }
 
+// smallApply is the size in records under which the applier lets the
+// groups it holds wait for the write under way to land, gathering more,
+// rather than plan them alongside it. One event per request from many
+// clients otherwise made applies of a dozen events, each with its own
+// commit: measured, 10% of the CPU per event.
+const smallApply = 500
+
 // The applier's backlog is bounded in records, not in groups: one event
 // per request makes groups of a few records, and a bound of a few groups
 // then starved the applier into one small transaction per group (each
@@ -515,7 +522,24 @@ func (p *Pipeline) applier(ctx context.Context) {
 					groups = append(groups, g2)
 					n += len(g2.fresh)
 				default:
-					break more
+					// Few records while a write is under way: planning
+					// them now would save little, and waiting for the
+					// write to land (which the next write must anyway)
+					// gathers the groups that arrive meanwhile into one
+					// apply, with fewer commits and more coalescing.
+					if !pipelined || p.flying == nil || n >= smallApply {
+						break more
+					}
+					select {
+					case g2, ok := <-p.toApply:
+						if !ok {
+							break more
+						}
+						groups = append(groups, g2)
+						n += len(g2.fresh)
+					case err := <-p.flying.doneC():
+						p.landed(ctx, err)
+					}
 				}
 			}
 			p.backlog.take(n)

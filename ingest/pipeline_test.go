@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -586,22 +587,76 @@ func TestPreparerPlansTheNextGroupWhileTheStoreWrites(t *testing.T) {
 	if got := <-store.prepared; !slices.Equal(got, []int64{1}) {
 		t.Fatalf("first plan %v", got)
 	}
-	// The write of offset 1 is held at the gate: the next group is
-	// planned all the same.
-	p.Submit(t.Context(), []Input{in(`{"id":"b"}`), in(`{"id":"c"}`)})
-	if got := <-store.prepared; !slices.Equal(got, []int64{2, 3}) {
-		t.Fatalf("second plan %v", got)
+	// The write of offset 1 is held at the gate: the next group, large
+	// enough to be worth it, is planned all the same.
+	var second []Input
+	var wantPlan []int64
+	for i := range smallApply {
+		second = append(second, in(fmt.Sprintf(`{"id":"b%d"}`, i)))
+		wantPlan = append(wantPlan, int64(i+2))
+	}
+	p.Submit(t.Context(), second)
+	if got := <-store.prepared; !slices.Equal(got, wantPlan) {
+		t.Fatalf("second plan %v, want offsets 2..%d", got, smallApply+1)
 	}
 	if p.Status().Applied != 0 {
 		t.Fatalf("applied %d before any write returned", p.Status().Applied)
 	}
 	close(store.gate)
-	if err := p.WaitApplied(t.Context(), 3); err != nil {
+	last := int64(smallApply + 1)
+	if err := p.WaitApplied(t.Context(), last); err != nil {
 		t.Fatal(err)
 	}
 	mem.mu.Lock()
-	if !slices.Equal(mem.offsets, []int64{1, 2, 3}) {
-		t.Errorf("store offsets %v, want 1..3 in order", mem.offsets)
+	if len(mem.offsets) != int(last) || mem.offsets[0] != 1 || mem.offsets[last-1] != last {
+		t.Errorf("store offsets %v, want 1..%d in order", mem.offsets, last)
+	}
+	mem.mu.Unlock()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSmallGroupsGatherWhileTheStoreWrites: groups of a few records that
+// arrive while a write is under way are not planned one by one beside it,
+// but wait for it to land and are then planned and written as one.
+func TestSmallGroupsGatherWhileTheStoreWrites(t *testing.T) {
+	log, mem := newMemLog(), &memStore{nodes: map[string]int{}}
+	store := prepStore{memStore: mem, gate: make(chan struct{}), prepared: make(chan []int64, 16)}
+	p := New(log, store, nil, Formats{"test": testFormat}, Options{})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	waitFor(t, func() bool { return p.running.Load() })
+
+	p.Submit(t.Context(), []Input{in(`{"id":"a"}`)})
+	if got := <-store.prepared; !slices.Equal(got, []int64{1}) {
+		t.Fatalf("first plan %v", got)
+	}
+	// Offset 1's write is held at the gate; three one-event requests
+	// follow, and the applier takes their groups.
+	for _, id := range []string{"b", "c", "d"} {
+		p.Submit(t.Context(), []Input{in(`{"id":"` + id + `"}`)})
+	}
+	waitFor(t, func() bool {
+		p.backlog.mu.Lock()
+		defer p.backlog.mu.Unlock()
+		return p.backlog.n == 3 && len(p.toApply) == 0
+	})
+	if len(store.prepared) != 0 {
+		t.Fatalf("planned %v while the write was held", <-store.prepared)
+	}
+	close(store.gate)
+	if got := <-store.prepared; !slices.Equal(got, []int64{2, 3, 4}) {
+		t.Fatalf("plan after the write landed %v, want the three groups as one: [2 3 4]", got)
+	}
+	if err := p.WaitApplied(t.Context(), 4); err != nil {
+		t.Fatal(err)
+	}
+	mem.mu.Lock()
+	if !slices.Equal(mem.offsets, []int64{1, 2, 3, 4}) {
+		t.Errorf("store offsets %v, want 1..4 in order", mem.offsets)
 	}
 	mem.mu.Unlock()
 	cancel()
