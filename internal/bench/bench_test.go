@@ -204,9 +204,16 @@ func TestIngestSingleSendsEveryEventOnce(t *testing.T) {
 	f := &fakeService{}
 	srv := newFake(t, f)
 	var progress bytes.Buffer
-	res, err := RunIngest(t.Context(), Config{BaseURL: srv.URL, Workload: smallWorkload, Clients: 4, Token: "s3cret"}, &progress)
+	// The fake server is this process: its memory and CPU are measured.
+	res, err := RunIngest(t.Context(), Config{BaseURL: srv.URL, Workload: smallWorkload, Clients: 4, Token: "s3cret",
+		RSSPID: os.Getpid()}, &progress)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if res.RSS == nil || res.CPU == nil || res.CPU.PID != os.Getpid() || res.CPU.Seconds < 0 {
+		t.Errorf("rss %+v, cpu %+v: want both measured for pid %d", res.RSS, res.CPU, os.Getpid())
+	} else if md := res.Markdown(); !strings.Contains(md, "Server CPU (pid") {
+		t.Errorf("report without the CPU line:\n%s", md)
 	}
 	want := workloadIDs(t, smallWorkload, 0)
 	checkReceivedOnce(t, f, want)

@@ -51,6 +51,9 @@ type IngestResult struct {
 	// "count" (Config.Events), "duration" (Config.Duration) or "canceled".
 	Stopped string `json:"stopped"`
 	RSS     *RSS   `json:"rss,omitempty"`
+	// CPU is the server's processor time while acknowledging (with
+	// Config.RSSPID).
+	CPU *CPU `json:"cpu,omitempty"`
 }
 
 // ingestRequest is one POST: a single event or a JSON array of events.
@@ -96,8 +99,13 @@ func RunIngest(ctx context.Context, cfg Config, progress io.Writer) (IngestResul
 	}
 
 	var rss *rssSampler
+	var cpu *cpuMeter
 	if cfg.RSSPID > 0 {
 		if rss, err = startRSS(cfg.RSSPID, cfg.RSSInterval); err != nil {
+			return res, err
+		}
+		if cpu, err = startCPU(cfg.RSSPID); err != nil {
+			rss.stop()
 			return res, err
 		}
 	}
@@ -157,6 +165,7 @@ func RunIngest(ctx context.Context, cfg Config, progress io.Writer) (IngestResul
 	}, sent.Load)
 	wg.Wait()
 	res.Elapsed = time.Since(start)
+	res.CPU = cpu.stop(res.Elapsed)
 	stopProgress()
 	res.RSS = rss.stop()
 
@@ -174,6 +183,7 @@ func RunIngest(ctx context.Context, cfg Config, progress io.Writer) (IngestResul
 			res.Errors[k] += v
 		}
 	}
+	res.CPU.perEvent(res.Accepted)
 	res.Latency = Summarize(lat)
 	res.ElapsedSeconds = res.Elapsed.Seconds()
 	if s := res.Elapsed.Seconds(); s > 0 {

@@ -57,6 +57,9 @@ func (r IngestResult) Markdown() string {
 	if r.RSS != nil {
 		b.WriteString(r.RSS.line())
 	}
+	if r.CPU != nil {
+		b.WriteString(r.CPU.line())
+	}
 	return b.String()
 }
 
