@@ -60,19 +60,32 @@ func (s *Store) write(ctx context.Context, p *writePlan, stmts []statement) erro
 	sess := s.session(ctx, neo4j.AccessModeWrite)
 	defer sess.Close(context.WithoutCancel(ctx))
 	_, err := sess.ExecuteWrite(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
+		// ids maps keys to internal node ids within this attempt only.
+		ids := make(map[string]int64, len(p.nodeByKey)+len(p.mustExist))
 		if len(p.mustExist) > 0 {
-			exists, err := existingKeys(ctx, tx, p.mustExist)
-			if err != nil {
+			if err := existingKeys(ctx, tx, p.mustExist, ids); err != nil {
 				return nil, err
+			}
+			exists := make(map[string]bool, len(ids))
+			for k := range ids {
+				exists[k] = true
 			}
 			if err := p.missingEndpoint(exists); err != nil {
 				return nil, err
 			}
 		}
 		for _, st := range stmts {
+			if st.wantRows >= 0 {
+				bindEndpoints(st.params, ids)
+			}
 			recs, err := run(ctx, tx, st.cypher, st.params)
 			if err != nil {
 				return nil, err
+			}
+			if st.nodes {
+				if err := collectIDs(recs, ids); err != nil {
+					return nil, err
+				}
 			}
 			if st.wantRows >= 0 {
 				if got := countOf(recs); got != int64(st.wantRows) {
@@ -94,7 +107,8 @@ func (s *Store) write(ctx context.Context, p *writePlan, stmts []statement) erro
 type statement struct {
 	cypher   string
 	params   map[string]any
-	wantRows int // relationships it must write; -1 for node and offset statements
+	wantRows int  // relationships it must write; -1 for node and offset statements
+	nodes    bool // a node statement, which returns the ids of its keys
 }
 
 // statements lists the queries of the plan: nodes by label, then
@@ -109,7 +123,7 @@ func (p *writePlan) statements() []statement {
 			for i, u := range chunk {
 				rows[i] = u.row()
 			}
-			out = append(out, statement{cypher: upsertNodesCypher(l), params: map[string]any{"rows": rows}, wantRows: -1})
+			out = append(out, statement{cypher: upsertNodesCypher(l), params: map[string]any{"rows": rows}, wantRows: -1, nodes: true})
 		}
 	}
 	for _, t := range graph.EdgeTypes {
@@ -128,23 +142,67 @@ func (p *writePlan) statements() []statement {
 	return out
 }
 
-// existingKeys returns which of keys are nodes in the store.
-func existingKeys(ctx context.Context, tx neo4j.ManagedTransaction, keys map[string]bool) (map[string]bool, error) {
+// existingKeys adds to ids those of keys that are nodes in the store.
+func existingKeys(ctx context.Context, tx neo4j.ManagedTransaction, keys map[string]bool, ids map[string]int64) error {
 	list := make([]any, 0, len(keys))
 	for k := range keys {
 		list = append(list, k)
 	}
 	recs, err := run(ctx, tx, existingKeysCypher, map[string]any{"keys": list})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	out := make(map[string]bool, len(recs))
 	for _, r := range recs {
-		if k, ok := r.Values[0].(string); ok {
-			out[k] = true
+		k, okKey := r.Values[0].(string)
+		id, okID := r.Values[1].(int64)
+		if !okKey || !okID {
+			return graph.Internal(fmt.Errorf("neo4j: unexpected existing-key row %v", r.Values))
+		}
+		ids[k] = id
+	}
+	return nil
+}
+
+// collectIDs adds to ids the [key, id] pairs a node statement returned.
+func collectIDs(recs []*neo4j.Record, ids map[string]int64) error {
+	if len(recs) != 1 || len(recs[0].Values) != 1 {
+		return graph.Internal(fmt.Errorf("neo4j: a node statement returned %d rows, want 1", len(recs)))
+	}
+	pairs, ok := recs[0].Values[0].([]any)
+	if !ok {
+		return graph.Internal(fmt.Errorf("neo4j: a node statement returned %T, want a list", recs[0].Values[0]))
+	}
+	for _, p := range pairs {
+		kv, ok := p.([]any)
+		if !ok || len(kv) != 2 {
+			return graph.Internal(fmt.Errorf("neo4j: a node statement returned the pair %v", p))
+		}
+		k, okKey := kv[0].(string)
+		id, okID := kv[1].(int64)
+		if !okKey || !okID {
+			return graph.Internal(fmt.Errorf("neo4j: a node statement returned the pair %v", kv))
+		}
+		ids[k] = id
+	}
+	return nil
+}
+
+// bindEndpoints sets each relationship row's a and b to the ids of its
+// endpoints, or to null when one is unknown (it then matches nothing, and
+// the statement's count says so). It runs again if the driver retries the
+// transaction, with that attempt's ids.
+func bindEndpoints(params map[string]any, ids map[string]int64) {
+	rows, _ := params["rows"].([]any)
+	for _, r := range rows {
+		row := r.(map[string]any)
+		row["a"], row["b"] = nil, nil
+		if id, ok := ids[row["from"].(string)]; ok {
+			row["a"] = id
+		}
+		if id, ok := ids[row["to"].(string)]; ok {
+			row["b"] = id
 		}
 	}
-	return out, nil
 }
 
 // countOf reads the single count a statement returns.

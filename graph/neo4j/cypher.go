@@ -110,7 +110,9 @@ func provenanceSet(v string) string {
 
 // upsertNodesCypher merges $rows into nodes, creating missing ones with
 // label. Each row is one key (the plan coalesces a key's mutations), with
-// set: the props and facets patch, whose nulls remove properties.
+// set: the props and facets patch, whose nulls remove properties. It
+// returns each key's internal node id, for the relationship statements of
+// the same transaction.
 func upsertNodesCypher(label graph.Label) string {
 	return fmt.Sprintf(`UNWIND $rows AS row
 MERGE (n:%s {%s: row.key})
@@ -118,27 +120,37 @@ ON CREATE SET n:%s
 SET n += row.set,
     n.%s = row.keyFold,
     n.%s = CASE WHEN row.nameSet THEN row.nameFold ELSE n.%[5]s END,
-    %s`,
+    %s
+RETURN collect([row.key, id(n)]) AS ids`,
 		ident(nodeLabel), keyProp, ident(label), keyFoldProp, nameFoldProp, provenanceSet("n"))
 }
 
 // upsertEdgesCypher merges $rows into relationships of type typ between
 // existing nodes, and returns how many rows found both endpoints.
+//
+// Rows name their endpoints by internal node id (a, b), which the node
+// statements and existingKeysCypher of the same transaction returned:
+// finding a node by id is a direct lookup, where matching on the key seeks
+// the key index twice per row, a sixth of the server's time per
+// relationship. Ids are never kept beyond their transaction (Neo4j may
+// reuse the id of a deleted node), and an unknown one is null, which
+// matches nothing, so the count then tells.
 func upsertEdgesCypher(typ graph.EdgeType) string {
 	return fmt.Sprintf(`UNWIND $rows AS row
-MATCH (a:%[1]s {%[2]s: row.from})
-MATCH (b:%[1]s {%[2]s: row.to})
-MERGE (a)-[r:%[3]s]->(b)
+MATCH (a) WHERE id(a) = row.a
+MATCH (b) WHERE id(b) = row.b
+MERGE (a)-[r:%[1]s]->(b)
 SET r += row.set,
-    %[4]s
+    %[2]s
 RETURN count(r) AS n`,
-		ident(nodeLabel), keyProp, ident(typ), provenanceSet("r"))
+		ident(typ), provenanceSet("r"))
 }
 
-// existingKeysCypher returns which of $keys are nodes.
+// existingKeysCypher returns which of $keys are nodes, with their
+// internal ids.
 const existingKeysCypher = `UNWIND $keys AS k
 MATCH (n:` + nodeLabel + ` {key: k})
-RETURN n.key AS key`
+RETURN n.key AS key, id(n) AS id`
 
 // nodesCypher returns the nodes with $keys (those that exist).
 const nodesCypher = `UNWIND $keys AS k

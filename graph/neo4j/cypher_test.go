@@ -89,6 +89,7 @@ func TestUpsertCypher(t *testing.T) {
 		"n.name_fold = CASE WHEN row.nameSet THEN row.nameFold ELSE n.name_fold END",
 		"n.first_seen = coalesce(CASE WHEN row.fs < n.first_seen THEN row.fs ELSE n.first_seen END, row.fs)",
 		"n.last_offset = coalesce(CASE WHEN row.lo > n.last_offset THEN row.lo ELSE n.last_offset END, row.lo)",
+		"RETURN collect([row.key, id(n)]) AS ids",
 	} {
 		if !strings.Contains(n, want) {
 			t.Errorf("node upsert lacks %q:\n%s", want, n)
@@ -96,8 +97,8 @@ func TestUpsertCypher(t *testing.T) {
 	}
 	e := upsertEdgesCypher(graph.EdgeReadBy)
 	for _, want := range []string{
-		"MATCH (a:Node {key: row.from})",
-		"MATCH (b:Node {key: row.to})",
+		"MATCH (a) WHERE id(a) = row.a", // ids the same transaction's node statements returned
+		"MATCH (b) WHERE id(b) = row.b",
 		"MERGE (a)-[r:READ_BY]->(b)",
 		"SET r += row.set",
 		"r.last_seen = coalesce(CASE WHEN row.ls > r.last_seen THEN row.ls ELSE r.last_seen END, row.ls)",
@@ -392,8 +393,8 @@ func TestStatements(t *testing.T) {
 		"MERGE (n:Node {key: row.key}) rows=2000 want=-1", // Dataset, first chunk
 		"MERGE (n:Node {key: row.key}) rows=2 want=-1",    // Dataset, the rest
 		"MERGE (n:Node {key: row.key}) rows=1 want=-1",    // Run
-		"MATCH (a:Node {key: row.from}) rows=1 want=1",    // READ_BY
-		"MATCH (a:Node {key: row.from}) rows=1 want=1",    // WROTE
+		"MATCH (a) WHERE id(a) = row.a rows=1 want=1",     // READ_BY
+		"MATCH (a) WHERE id(a) = row.a rows=1 want=1",     // WROTE
 		"SET s.applied_offset = CASE WHEN s.applied_offset IS NULL OR s.applied_offset < $offset THEN $offset ELSE s.applied_offset END rows=0 want=-1",
 	}
 	if d := cmp.Diff(want, got); d != "" {
@@ -493,5 +494,40 @@ func TestClassify(t *testing.T) {
 				t.Errorf("the cause is lost: %v", err)
 			}
 		})
+	}
+}
+
+// TestBindEndpoints: relationship rows get their endpoints' ids, and an
+// endpoint without one gets null, never a stale or zero id.
+func TestBindEndpoints(t *testing.T) {
+	rows := []any{
+		map[string]any{"from": "a", "to": "b", "a": int64(99), "b": int64(98)},
+		map[string]any{"from": "b", "to": "c"},
+	}
+	bindEndpoints(map[string]any{"rows": rows}, map[string]int64{"a": 0, "b": 7})
+	want := []any{
+		map[string]any{"from": "a", "to": "b", "a": int64(0), "b": int64(7)},
+		map[string]any{"from": "b", "to": "c", "a": int64(7), "b": nil},
+	}
+	if d := cmp.Diff(want, rows); d != "" {
+		t.Errorf("rows (-want +got):\n%s", d)
+	}
+}
+
+// TestCollectIDs reads the [key, id] pairs of a node statement and
+// refuses any other shape.
+func TestCollectIDs(t *testing.T) {
+	ids := map[string]int64{"x": 1}
+	rec := func(v any) []*neo4j.Record { return []*neo4j.Record{{Values: []any{v}, Keys: []string{"ids"}}} }
+	if err := collectIDs(rec([]any{[]any{"a", int64(5)}, []any{"b", int64(6)}}), ids); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(map[string]int64{"x": 1, "a": 5, "b": 6}, ids); d != "" {
+		t.Errorf("ids (-want +got):\n%s", d)
+	}
+	for _, bad := range [][]*neo4j.Record{nil, rec("no"), rec([]any{"a"}), rec([]any{[]any{"a"}}), rec([]any{[]any{int64(1), int64(2)}})} {
+		if err := collectIDs(bad, map[string]int64{}); graph.ErrorCode(err) != graph.EINTERNAL {
+			t.Errorf("collectIDs(%v) = %v, want EINTERNAL", bad, err)
+		}
 	}
 }
