@@ -514,13 +514,9 @@ func (p *Pipeline) applier(ctx context.Context) {
 			n := len(g.fresh)
 		more:
 			for n < 2*p.opts.MaxGroupRecords {
+				var g2 *group
 				select {
-				case g2, ok := <-p.toApply:
-					if !ok {
-						break more
-					}
-					groups = append(groups, g2)
-					n += len(g2.fresh)
+				case g2, ok = <-p.toApply:
 				default:
 					// Few records while a write is under way: planning
 					// them now would save little, and waiting for the
@@ -531,16 +527,17 @@ func (p *Pipeline) applier(ctx context.Context) {
 						break more
 					}
 					select {
-					case g2, ok := <-p.toApply:
-						if !ok {
-							break more
-						}
-						groups = append(groups, g2)
-						n += len(g2.fresh)
+					case g2, ok = <-p.toApply:
 					case err := <-p.flying.doneC():
 						p.landed(ctx, err)
+						continue
 					}
 				}
+				if !ok {
+					break more
+				}
+				groups = append(groups, g2)
+				n += len(g2.fresh)
 			}
 			p.backlog.take(n)
 			if pipelined {

@@ -147,7 +147,7 @@ func testFormat(body []byte) (Event, error) {
 	}, nil
 }
 
-func startPipeline(t *testing.T, log *memLog, store *memStore, opts Options) (*Pipeline, *pubsub.Hub) {
+func startPipeline(t *testing.T, log *memLog, store Store, opts Options) (*Pipeline, *pubsub.Hub) {
 	t.Helper()
 	hub := pubsub.New()
 	p := New(log, store, hub, Formats{"test": testFormat}, opts)
@@ -575,13 +575,7 @@ func (s prepStore) Apply(ctx context.Context, batches ...graph.Batch) error {
 func TestPreparerPlansTheNextGroupWhileTheStoreWrites(t *testing.T) {
 	log, mem := newMemLog(), &memStore{nodes: map[string]int{}}
 	store := prepStore{memStore: mem, gate: make(chan struct{}), prepared: make(chan []int64, 16)}
-	hub := pubsub.New()
-	defer hub.Close()
-	p := New(log, store, hub, Formats{"test": testFormat}, Options{})
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	waitFor(t, func() bool { return p.running.Load() })
+	p, _ := startPipeline(t, log, store, Options{})
 
 	p.Submit(t.Context(), []Input{in(`{"id":"a"}`)})
 	if got := <-store.prepared; !slices.Equal(got, []int64{1}) {
@@ -612,10 +606,6 @@ func TestPreparerPlansTheNextGroupWhileTheStoreWrites(t *testing.T) {
 		t.Errorf("store offsets %v, want 1..%d in order", mem.offsets, last)
 	}
 	mem.mu.Unlock()
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
 }
 
 // TestSmallGroupsGatherWhileTheStoreWrites: groups of a few records that
@@ -624,11 +614,7 @@ func TestPreparerPlansTheNextGroupWhileTheStoreWrites(t *testing.T) {
 func TestSmallGroupsGatherWhileTheStoreWrites(t *testing.T) {
 	log, mem := newMemLog(), &memStore{nodes: map[string]int{}}
 	store := prepStore{memStore: mem, gate: make(chan struct{}), prepared: make(chan []int64, 16)}
-	p := New(log, store, nil, Formats{"test": testFormat}, Options{})
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	waitFor(t, func() bool { return p.running.Load() })
+	p, _ := startPipeline(t, log, store, Options{})
 
 	p.Submit(t.Context(), []Input{in(`{"id":"a"}`)})
 	if got := <-store.prepared; !slices.Equal(got, []int64{1}) {
@@ -659,20 +645,12 @@ func TestSmallGroupsGatherWhileTheStoreWrites(t *testing.T) {
 		t.Errorf("store offsets %v, want 1..4 in order", mem.offsets)
 	}
 	mem.mu.Unlock()
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
 }
 
 func TestPreparerFallsBackOnRefusalAndOutage(t *testing.T) {
 	log, mem := newMemLog(), &memStore{nodes: map[string]int{}}
 	store := prepStore{memStore: mem, prepared: make(chan []int64, 1024)}
-	p := New(log, store, nil, Formats{"test": testFormat}, Options{RetryInterval: 5 * time.Millisecond, AwaitProjection: true})
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	waitFor(t, func() bool { return p.running.Load() })
+	p, _ := startPipeline(t, log, store, Options{RetryInterval: 5 * time.Millisecond, AwaitProjection: true})
 
 	p.Submit(t.Context(), []Input{in(`{"id":"a"}`), in(`{"id":"poison"}`), in(`{"id":"b"}`)})
 	if st := p.Status(); st.Applied != 3 || st.StoreHealth != nil {
@@ -691,10 +669,6 @@ func TestPreparerFallsBackOnRefusalAndOutage(t *testing.T) {
 		t.Errorf("store offsets %v nodes %v", mem.offsets, mem.nodes)
 	}
 	mem.mu.Unlock()
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
 }
 
 // TestStartedKnowsTheHead: once Started is closed, Head is the log's head

@@ -2,9 +2,7 @@ package neo4j
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -39,13 +37,10 @@ type writePlan struct {
 
 // change is what node and relationship upserts share.
 type change struct {
-	pos        int    // position of the first mutation in the call
-	at         mutRef // where that mutation was, for errors
-	kind       string // ".node" or ".edge"
-	patch      graph.Props
-	patchOwned bool // patch is this plan's own copy, not a caller's map
-	facets     map[string]string
-	prov       provenance
+	pos           int    // position of the first mutation in the call
+	at            mutRef // where that mutation was, for errors
+	kind          string // ".node" or ".edge"
+	graph.Overlay        // the merged props patch, facets and provenance
 }
 
 // mutRef locates a mutation in the arguments of Apply.
@@ -85,46 +80,12 @@ func provenanceOf(p graph.Provenance, batchOffset int64) provenance {
 	return p.WithBatchOffset(batchOffset)
 }
 
-// merge validates a later mutation's props and facets and overlays them,
-// naming the field of the first problem. It may keep props, but never
-// modifies it: props already in canonical form (as the OpenLineage mapper
-// writes them) are used in place and copied only when a later mutation
-// overlays them. A facet whose text is the one already merged under its
-// name was validated then and is not parsed again.
+// merge overlays a later mutation's props, facets and provenance (see
+// graph.Overlay), naming the field of the first problem.
 func (c *change) merge(props graph.Props, facets graph.Facets, prov provenance) error {
-	if len(props) > 0 {
-		patch, owned, err := graph.NormalizePropsShared(props)
-		if err != nil {
-			return graph.FieldErrorf(graph.EINVALID, c.at.field(c.kind+"."+graph.ErrorField(err)), "%s", errorMessage(err))
-		}
-		switch {
-		case c.patch == nil:
-			c.patch, c.patchOwned = patch, owned
-		case !c.patchOwned:
-			merged := make(graph.Props, len(c.patch)+len(patch))
-			maps.Copy(merged, c.patch)
-			maps.Copy(merged, patch)
-			c.patch, c.patchOwned = merged, true
-		default:
-			maps.Copy(c.patch, patch)
-		}
+	if err := c.Add(props, facets, prov); err != nil {
+		return graph.FieldErrorf(graph.EINVALID, c.at.field(c.kind+"."+graph.ErrorField(err)), "%s", errorMessage(err))
 	}
-	for name, raw := range facets {
-		if old, ok := c.facets[name]; ok && old == string(raw) {
-			continue
-		}
-		if !utf8.ValidString(name) {
-			return graph.FieldErrorf(graph.EINVALID, c.at.field(c.kind+".facets"), "facet name %q is not valid UTF-8", name)
-		}
-		if !utf8.Valid(raw) || !json.Valid(raw) {
-			return graph.FieldErrorf(graph.EINVALID, c.at.field(c.kind+".facets."+name), "not valid UTF-8 JSON")
-		}
-		if c.facets == nil {
-			c.facets = make(map[string]string, len(facets))
-		}
-		c.facets[name] = string(raw)
-	}
-	c.prov.Merge(prov)
 	return nil
 }
 
@@ -235,22 +196,13 @@ func (p *writePlan) missingEndpoint(exists map[string]bool) error {
 	return nil
 }
 
-// validKey rejects keys no store can hold the same way: empty ones, and
-// ones that are not valid UTF-8 or hold a NUL, as the SQLite store does.
+// validKey checks key (see graph.CheckStoreKey), formatting the mutation's
+// field only when the key is refused.
 func validKey(at mutRef, rest, key string) error {
 	if key != "" && strings.IndexByte(key, 0) < 0 && utf8.ValidString(key) {
 		return nil
 	}
-	field := at.field(rest)
-	switch {
-	case key == "":
-		return graph.FieldErrorf(graph.EINVALID, field, "empty key")
-	case !utf8.ValidString(key):
-		return graph.FieldErrorf(graph.EINVALID, field, "key %q is not valid UTF-8", key)
-	case strings.IndexByte(key, 0) >= 0:
-		return graph.FieldErrorf(graph.EINVALID, field, "key %q holds a NUL byte", key)
-	}
-	return nil
+	return graph.CheckStoreKey(at.field(rest), key)
 }
 
 // errorMessage is a domain error's message without its field.
@@ -264,11 +216,11 @@ func errorMessage(err error) string {
 // setMap is the map a row's "SET x += row.set" applies: props and facets
 // under their stored names, with the nulls that remove props.
 func (c *change) setMap() map[string]any {
-	m := make(map[string]any, len(c.patch)+len(c.facets))
-	for k, v := range c.patch {
+	m := make(map[string]any, len(c.Patch)+len(c.Facets))
+	for k, v := range c.Patch {
 		m[propPrefix+k] = v
 	}
-	for k, v := range c.facets {
+	for k, v := range c.Facets {
 		m[facetPrefix+k] = v
 	}
 	return m
@@ -276,10 +228,10 @@ func (c *change) setMap() map[string]any {
 
 // provenanceRow adds the provenance parameters provenanceSet reads.
 func (c *change) provenanceRow(row map[string]any) map[string]any {
-	row["fs"] = nanos(c.prov.FirstSeen)
-	row["ls"] = nanos(c.prov.LastSeen)
-	row["fo"] = offsetParam(c.prov.FirstOffset)
-	row["lo"] = offsetParam(c.prov.LastOffset)
+	row["fs"] = nanos(c.Prov.FirstSeen)
+	row["ls"] = nanos(c.Prov.LastSeen)
+	row["fo"] = offsetParam(c.Prov.FirstOffset)
+	row["lo"] = offsetParam(c.Prov.LastOffset)
 	return row
 }
 
@@ -289,7 +241,7 @@ func (u *nodeUpsert) row() map[string]any {
 	if f := fold(u.key); f != u.key {
 		r["keyFold"] = f
 	}
-	if v, ok := u.patch["name"]; ok {
+	if v, ok := u.Patch["name"]; ok {
 		r["nameSet"] = true
 		if s, isString := v.(string); isString {
 			r["nameFold"] = fold(s)

@@ -1,9 +1,7 @@
 package sqlite
 
 import (
-	"encoding/json"
 	"fmt"
-	"maps"
 	"strings"
 	"unicode/utf8"
 
@@ -47,10 +45,7 @@ type content struct {
 	at   mutRef // where the first mutation was, for errors
 	kind string // ".node" or ".edge"
 
-	patch      graph.Props       // normalized; nil values remove keys
-	patchOwned bool              // patch is a copy of this plan's own, not a caller's map
-	facetsM    map[string]string // facet name → verbatim JSON
-	prov       provenance
+	graph.Overlay // the merged props patch, facets and provenance
 
 	props       string // the patch, with the nulls that remove keys
 	insertProps string // the props of a new row: the patch without its nulls
@@ -64,62 +59,28 @@ type content struct {
 // field names a field of the first mutation, as "batches[0].mutations[3].node.props".
 func (c *content) field(rest string) string { return c.at.field(c.kind + rest) }
 
-// merge validates a later mutation's props and facets and overlays them,
-// naming the field of the first problem (kind is ".node" or ".edge"). It
-// may keep props, but never modifies it.
-//
-// A facet whose text is the one already merged under its name (a dataset's
-// schema, repeated by every event that names the dataset) was validated
-// then, and is not parsed again.
+// merge overlays a later mutation's props, facets and provenance (see
+// graph.Overlay), naming the field of the first problem (kind is ".node"
+// or ".edge").
 func (c *content) merge(at mutRef, kind string, props graph.Props, facets graph.Facets, prov provenance) error {
-	if len(props) > 0 {
-		patch, owned, err := graph.NormalizePropsShared(props)
-		if err != nil {
-			return graph.FieldErrorf(graph.EINVALID, at.field(kind+"."+graph.ErrorField(err)), "%s", messageOnly(err))
-		}
-		switch {
-		case c.patch == nil:
-			c.patch, c.patchOwned = patch, owned
-		case !c.patchOwned:
-			merged := make(graph.Props, len(c.patch)+len(patch))
-			maps.Copy(merged, c.patch)
-			maps.Copy(merged, patch)
-			c.patch, c.patchOwned = merged, true
-		default:
-			maps.Copy(c.patch, patch)
-		}
+	if err := c.Add(props, facets, prov); err != nil {
+		return graph.FieldErrorf(graph.EINVALID, at.field(kind+"."+graph.ErrorField(err)), "%s", messageOnly(err))
 	}
-	for name, raw := range facets {
-		if old, ok := c.facetsM[name]; ok && old == string(raw) {
-			continue
-		}
-		if !utf8.ValidString(name) {
-			return graph.FieldErrorf(graph.EINVALID, at.field(kind+".facets"), "facet name %q is not valid UTF-8", name)
-		}
-		if !json.Valid(raw) || !utf8.Valid(raw) {
-			return graph.FieldErrorf(graph.EINVALID, at.field(kind+".facets."+name), "not valid UTF-8 JSON")
-		}
-		if c.facetsM == nil {
-			c.facetsM = make(map[string]string, len(facets))
-		}
-		c.facetsM[name] = string(raw)
-	}
-	c.prov.Merge(prov)
 	return nil
 }
 
 // finish encodes the merged content into statement arguments.
 func (c *content) finish() error {
 	var err error
-	if c.props, c.insertProps, err = encodeProps(c.patch); err != nil {
+	if c.props, c.insertProps, err = encodeProps(c.Patch); err != nil {
 		return graph.FieldErrorf(graph.EINVALID, c.field(".props"), "%s", messageOnly(err))
 	}
-	c.hasContent = len(c.patch) > 0 || len(c.facetsM) > 0
-	if c.facets, err = encodeFacets(c.facetsM); err != nil {
+	c.hasContent = len(c.Patch) > 0 || len(c.Facets) > 0
+	if c.facets, err = encodeFacets(c.Facets); err != nil {
 		return graph.FieldErrorf(graph.EINVALID, c.field(".facets"), "%s", messageOnly(err))
 	}
-	c.firstSeen, c.lastSeen = timeToNanos(c.prov.FirstSeen), timeToNanos(c.prov.LastSeen)
-	c.firstOffset, c.lastOffset = offsetArg(c.prov.FirstOffset), offsetArg(c.prov.LastOffset)
+	c.firstSeen, c.lastSeen = timeToNanos(c.Prov.FirstSeen), timeToNanos(c.Prov.LastSeen)
+	c.firstOffset, c.lastOffset = offsetArg(c.Prov.FirstOffset), offsetArg(c.Prov.LastOffset)
 	return nil
 }
 
@@ -141,7 +102,7 @@ func (op *nodeOp) finish() error {
 	if f := fold(op.key); f != op.key {
 		op.keyFold = f
 	}
-	if v, ok := op.patch["name"]; ok {
+	if v, ok := op.Patch["name"]; ok {
 		op.nameSet = true
 		if s, isString := v.(string); isString {
 			op.nameFold = fold(s)
@@ -232,23 +193,13 @@ func planApply(batches []graph.Batch) (*applyPlan, error) {
 	return p, nil
 }
 
-// checkKey rejects keys no store can hold the same way: empty ones, and
-// ones that are not valid UTF-8 or hold a NUL (SQLite's text functions
-// and Neo4j's strings would each treat those differently).
+// checkKey checks key (see graph.CheckStoreKey), formatting the mutation's
+// field only when the key is refused.
 func checkKey(at mutRef, rest, key string) error {
 	if key != "" && strings.IndexByte(key, 0) < 0 && utf8.ValidString(key) {
 		return nil
 	}
-	field := at.field(rest)
-	switch {
-	case key == "":
-		return graph.FieldErrorf(graph.EINVALID, field, "empty key")
-	case !utf8.ValidString(key):
-		return graph.FieldErrorf(graph.EINVALID, field, "key %q is not valid UTF-8", key)
-	case strings.IndexByte(key, 0) >= 0:
-		return graph.FieldErrorf(graph.EINVALID, field, "key %q holds a NUL byte", key)
-	}
-	return nil
+	return graph.CheckStoreKey(at.field(rest), key)
 }
 
 // mutRef locates a mutation in the arguments of Apply.
