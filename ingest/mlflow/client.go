@@ -175,7 +175,12 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			return body, nil
 		}
 		lastErr = err
-		if !retryable(ctx, err) || attempt >= c.retries {
+		if ctx.Err() != nil {
+			// Canceled while the attempt was answered: say so, rather than
+			// pass the answer off as the outcome.
+			return nil, fmt.Errorf("mlflow: %s: %w (after: %v)", endpoint, ctx.Err(), lastErr)
+		}
+		if !retryable(err) || attempt >= c.retries {
 			return nil, lastErr
 		}
 		wait := c.backoff(attempt+1, resp)
@@ -230,11 +235,8 @@ func (c *Client) once(ctx context.Context, method, rawURL, endpoint string, payl
 }
 
 // retryable reports whether err may pass on a second try: a connection
-// error while ctx is live, 429, or a 5xx answer.
-func retryable(ctx context.Context, err error) bool {
-	if ctx.Err() != nil {
-		return false
-	}
+// error that is not a cancellation, 429, or a 5xx answer.
+func retryable(err error) bool {
 	var te *transportError
 	if errors.As(err, &te) {
 		return !errors.Is(te.err, context.Canceled) && !errors.Is(te.err, context.DeadlineExceeded)
