@@ -572,7 +572,11 @@ func (s prepStore) Apply(ctx context.Context, batches ...graph.Batch) error {
 	return write(ctx)
 }
 
-func TestPreparerPlansTheNextGroupWhileTheStoreWrites(t *testing.T) {
+// startGatedWrite starts a pipeline on a Preparer store whose writes wait
+// at its gate, submits one event and checks that it was planned: offset
+// 1's write is then held until the caller closes store.gate.
+func startGatedWrite(t *testing.T) (*Pipeline, prepStore, *memStore) {
+	t.Helper()
 	log, mem := newMemLog(), &memStore{nodes: map[string]int{}}
 	store := prepStore{memStore: mem, gate: make(chan struct{}), prepared: make(chan []int64, 16)}
 	p, _ := startPipeline(t, log, store, Options{})
@@ -581,6 +585,11 @@ func TestPreparerPlansTheNextGroupWhileTheStoreWrites(t *testing.T) {
 	if got := <-store.prepared; !slices.Equal(got, []int64{1}) {
 		t.Fatalf("first plan %v", got)
 	}
+	return p, store, mem
+}
+
+func TestPreparerPlansTheNextGroupWhileTheStoreWrites(t *testing.T) {
+	p, store, mem := startGatedWrite(t)
 	// The write of offset 1 is held at the gate: the next group, large
 	// enough to be worth it, is planned all the same.
 	var second []Input
@@ -612,14 +621,7 @@ func TestPreparerPlansTheNextGroupWhileTheStoreWrites(t *testing.T) {
 // arrive while a write is under way are not planned one by one beside it,
 // but wait for it to land and are then planned and written as one.
 func TestSmallGroupsGatherWhileTheStoreWrites(t *testing.T) {
-	log, mem := newMemLog(), &memStore{nodes: map[string]int{}}
-	store := prepStore{memStore: mem, gate: make(chan struct{}), prepared: make(chan []int64, 16)}
-	p, _ := startPipeline(t, log, store, Options{})
-
-	p.Submit(t.Context(), []Input{in(`{"id":"a"}`)})
-	if got := <-store.prepared; !slices.Equal(got, []int64{1}) {
-		t.Fatalf("first plan %v", got)
-	}
+	p, store, mem := startGatedWrite(t)
 	// Offset 1's write is held at the gate; three one-event requests
 	// follow, and the applier takes their groups.
 	for _, id := range []string{"b", "c", "d"} {
