@@ -80,8 +80,40 @@ func checkPath(path string) error {
 
 // pools is the pair of connection pools behind a Log or a Store.
 type pools struct {
-	w *sql.DB // exactly one connection: the writer
-	r *sql.DB // readers
+	w  *sql.DB   // exactly one connection: the writer
+	wc *sql.Conn // that connection, held from open to close
+	r  *sql.DB   // readers
+}
+
+// Writes run on the held writer connection, in transactions opened and
+// closed by BEGIN IMMEDIATE and COMMIT statements rather than database/sql's
+// Tx. A Tx starts a goroutine to watch its context, and each query run in
+// it (every INSERT … RETURNING of the log and the store) one more for its
+// rows: about one goroutine per event, each queued on the two cores with
+// the goroutines that write. On a held connection, with a context that
+// cannot end, neither database/sql nor the driver starts any. The caller
+// runs one transaction at a time (the Log's and the Store's own mutexes),
+// checks its context between statements, and rolls back on any error. A
+// driver error that closes the held connection leaves the Log or Store
+// failing every write until it is reopened.
+
+// begin opens a write transaction on the held writer connection.
+func (p *pools) begin() error {
+	_, err := p.wc.ExecContext(context.Background(), "BEGIN IMMEDIATE")
+	return err
+}
+
+// commit commits the transaction begin opened.
+func (p *pools) commit() error {
+	_, err := p.wc.ExecContext(context.Background(), "COMMIT")
+	return err
+}
+
+// rollback ends the transaction begin opened, if it is still open. SQLite
+// rolls the transaction of some failed statements back itself; ROLLBACK
+// then fails with "no transaction is active", which needs no action.
+func (p *pools) rollback() {
+	_, _ = p.wc.ExecContext(context.Background(), "ROLLBACK")
 }
 
 // A schema is the tables of one component (the log or the store) and the
@@ -122,6 +154,11 @@ func openPools(ctx context.Context, path string, sync syncMode, sch schema, extr
 		w.Close()
 		return nil, err
 	}
+	wc, err := w.Conn(ctx)
+	if err != nil {
+		w.Close()
+		return nil, graph.Internal(fmt.Errorf("sqlite: open %s: %w", path, err))
+	}
 
 	r, err := sql.Open("sqlite", dsn(path,
 		"query_only(1)",
@@ -130,6 +167,7 @@ func openPools(ctx context.Context, path string, sync syncMode, sch schema, extr
 		"temp_store(MEMORY)",
 	))
 	if err != nil {
+		wc.Close()
 		w.Close()
 		return nil, graph.Internal(fmt.Errorf("sqlite: open %s for reading: %w", path, err))
 	}
@@ -138,11 +176,12 @@ func openPools(ctx context.Context, path string, sync syncMode, sch schema, extr
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxIdleTime(0)
 	if err := r.PingContext(ctx); err != nil {
+		wc.Close()
 		w.Close()
 		r.Close()
 		return nil, graph.Internal(fmt.Errorf("sqlite: open %s for reading: %w", path, err))
 	}
-	return &pools{w: w, r: r}, nil
+	return &pools{w: w, wc: wc, r: r}, nil
 }
 
 // createSchema creates sch's tables if they do not exist and checks the
@@ -172,6 +211,7 @@ func createSchema(ctx context.Context, w *sql.DB, path string, sch schema) error
 
 // close closes both pools, reporting the first error.
 func (p *pools) close() error {
+	p.wc.Close()
 	errW := p.w.Close()
 	errR := p.r.Close()
 	if errW != nil {

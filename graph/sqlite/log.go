@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/redthread/redthread/graph"
@@ -55,7 +56,8 @@ var logTables = []string{
 // with no gaps. It is safe for concurrent use; appends queue for the one
 // writer connection, reads do not wait for them.
 type Log struct {
-	db *pools
+	db      *pools
+	writeMu sync.Mutex // one append at a time on the writer connection
 
 	insert     *sql.Stmt // append one record unless its sha256 is known
 	existing   *sql.Stmt // the offset of a known sha256
@@ -77,7 +79,7 @@ func OpenLog(path string) (*Log, error) {
 		if err != nil {
 			return
 		}
-		*dst, err = p.w.PrepareContext(ctx, query)
+		*dst, err = p.wc.PrepareContext(ctx, query)
 	}
 	prepare(&l.insert, `INSERT INTO event_log (received, source, kind, sha256, producer, body)
 		VALUES (?, ?, ?, ?, ?, ?)
@@ -112,13 +114,24 @@ func (l *Log) Append(ctx context.Context, recs []graph.Record) ([]graph.AppendRe
 	}
 	now := time.Now().UTC()
 
-	tx, err := l.db.w.BeginTx(ctx, nil)
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return nil, internal(ctx, "begin append", err)
 	}
-	defer tx.Rollback()
-	insert := tx.StmtContext(ctx, l.insert)
-	existing := tx.StmtContext(ctx, l.existing)
+	l.writeMu.Lock()
+	defer l.writeMu.Unlock()
+	if err := l.db.begin(); err != nil {
+		return nil, internal(ctx, "begin append", err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			l.db.rollback()
+		}
+	}()
+	// The statements run without ctx (see pools.begin): an append is a few
+	// milliseconds, and a half-written group commit has no use anyway.
+	stmtCtx := context.WithoutCancel(ctx)
+	insert, existing := l.insert, l.existing
 
 	results := make([]graph.AppendResult, len(recs))
 	var added, bytes int64
@@ -132,14 +145,14 @@ func (l *Log) Append(ctx context.Context, recs []graph.Record) ([]graph.AppendRe
 			body = []byte{} // NOT NULL: an empty input is still an input
 		}
 		var off int64
-		err := insert.QueryRowContext(ctx, timeToNanos(received), r.Source, r.Kind, hashes[i], r.Producer, body).Scan(&off)
+		err := insert.QueryRowContext(stmtCtx, timeToNanos(received), r.Source, r.Kind, hashes[i], r.Producer, body).Scan(&off)
 		switch {
 		case err == nil:
 			results[i] = graph.AppendResult{Offset: off}
 			added++
 			bytes += int64(len(body))
 		case errors.Is(err, sql.ErrNoRows):
-			if err := existing.QueryRowContext(ctx, hashes[i]).Scan(&off); err != nil {
+			if err := existing.QueryRowContext(stmtCtx, hashes[i]).Scan(&off); err != nil {
 				return nil, internal(ctx, "look up duplicate record", err)
 			}
 			results[i] = graph.AppendResult{Offset: off, Duplicate: true}
@@ -148,13 +161,14 @@ func (l *Log) Append(ctx context.Context, recs []graph.Record) ([]graph.AppendRe
 		}
 	}
 	if added > 0 {
-		if _, err := tx.StmtContext(ctx, l.bumpTotals).ExecContext(ctx, added, bytes); err != nil {
+		if _, err := l.bumpTotals.ExecContext(stmtCtx, added, bytes); err != nil {
 			return nil, internal(ctx, "update log totals", err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	if err := l.db.commit(); err != nil {
 		return nil, internal(ctx, "commit append", err)
 	}
+	committed = true
 	return results, nil
 }
 

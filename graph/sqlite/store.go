@@ -189,7 +189,7 @@ func OpenStore(path string) (*Store, error) {
 	queries := []string{insertNodeSQL, mergeNodeByIDSQL, seenNodeByIDSQL, mergeNodeByKeySQL, nodeIDSQL,
 		insertEdgeSQL, mergeEdgeSQL, seenEdgeSQL, countNodesSQL, countEdgesSQL, setAppliedSQL}
 	for i, dst := range s.stmts.all() {
-		if *dst, err = p.w.PrepareContext(ctx, queries[i]); err != nil {
+		if *dst, err = p.wc.PrepareContext(ctx, queries[i]); err != nil {
 			s.Close()
 			return nil, graph.Internal(fmt.Errorf("sqlite: prepare store statements: %w", err))
 		}
@@ -248,16 +248,23 @@ func (s *Store) write(ctx context.Context, p *applyPlan) error {
 	var err error
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
-	tx, err := s.db.w.BeginTx(ctx, nil)
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return internal(ctx, "begin apply", err)
 	}
-	defer tx.Rollback()
+	if err := s.db.begin(); err != nil {
+		return internal(ctx, "begin apply", err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			s.db.rollback()
+		}
+	}()
 	// The statements run without ctx's cancellation: for a context that can
 	// end, the driver starts a watcher goroutine per statement, which costs
-	// more than a small statement. Apply checks ctx between statements
-	// instead, and database/sql rolls the transaction back if ctx ends.
-	a := applier{ctx: context.WithoutCancel(ctx), tx: tx, st: &s.stmts, ids: s.ids,
+	// more than a small statement (see pools.begin). Apply checks ctx
+	// between statements instead, and rolls back if it ends.
+	a := applier{ctx: context.WithoutCancel(ctx), st: &s.stmts, ids: s.ids,
 		added: map[string]int64{}, nodeCounts: map[graph.Label]int64{}, edgeCounts: map[graph.EdgeType]int64{}}
 	for _, op := range p.ops {
 		if err := ctx.Err(); err != nil {
@@ -276,13 +283,14 @@ func (s *Store) write(ctx context.Context, p *applyPlan) error {
 		return err
 	}
 	if p.maxOffset > 0 {
-		if _, err := a.stmt(s.stmts.setApplied).ExecContext(a.ctx, p.maxOffset); err != nil {
+		if _, err := s.stmts.setApplied.ExecContext(a.ctx, p.maxOffset); err != nil {
 			return internal(ctx, "record applied offset", err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	if err := s.db.commit(); err != nil {
 		return internal(ctx, "commit apply", err)
 	}
+	committed = true
 	// Only now are the new ids real: a rolled-back Apply leaves the cache
 	// as it was.
 	for k, id := range a.added {
@@ -294,27 +302,12 @@ func (s *Store) write(ctx context.Context, p *applyPlan) error {
 // applier runs one Apply's statements in its transaction.
 type applier struct {
 	ctx   context.Context
-	tx    *sql.Tx
 	st    *storeStmts
-	txSt  map[*sql.Stmt]*sql.Stmt // the statements bound to tx
 	ids   *nodeIDCache
 	added map[string]int64 // ids resolved in this transaction, cached on commit
 
 	nodeCounts map[graph.Label]int64
 	edgeCounts map[graph.EdgeType]int64
-}
-
-// stmt returns st bound to the transaction.
-func (a *applier) stmt(st *sql.Stmt) *sql.Stmt {
-	if t, ok := a.txSt[st]; ok {
-		return t
-	}
-	if a.txSt == nil {
-		a.txSt = map[*sql.Stmt]*sql.Stmt{}
-	}
-	t := a.tx.StmtContext(a.ctx, st)
-	a.txSt[st] = t
-	return t
 }
 
 // lookup returns the id of the node with key, or 0 if there is none (yet:
@@ -327,7 +320,7 @@ func (a *applier) lookup(key string) (int64, error) {
 		return id, nil
 	}
 	var id int64
-	switch err := a.stmt(a.st.nodeID).QueryRowContext(a.ctx, key).Scan(&id); err {
+	switch err := a.st.nodeID.QueryRowContext(a.ctx, key).Scan(&id); err {
 	case nil:
 		a.added[key] = id
 		return id, nil
@@ -349,13 +342,13 @@ func (a *applier) node(n *nodeOp) error {
 		if n.hasContent {
 			st = a.st.mergeNodeByID
 		}
-		if _, err := a.stmt(st).ExecContext(a.ctx, n.props, n.facets, n.nameSet, n.nameFold,
+		if _, err := st.ExecContext(a.ctx, n.props, n.facets, n.nameSet, n.nameFold,
 			n.firstSeen, n.lastSeen, n.firstOffset, n.lastOffset, id); err != nil {
 			return internal(a.ctx, "update node "+n.key, err)
 		}
 		return nil
 	}
-	res, err := a.stmt(a.st.insertNode).ExecContext(a.ctx, n.key, string(n.label), n.insertProps, n.facets,
+	res, err := a.st.insertNode.ExecContext(a.ctx, n.key, string(n.label), n.insertProps, n.facets,
 		n.keyFold, n.nameFold, n.firstSeen, n.lastSeen, n.firstOffset, n.lastOffset)
 	if err != nil {
 		return internal(a.ctx, "insert node "+n.key, err)
@@ -367,7 +360,7 @@ func (a *applier) node(n *nodeOp) error {
 			return internal(a.ctx, "insert node "+n.key, err)
 		}
 		a.nodeCounts[n.label]++
-	} else if err := a.stmt(a.st.mergeNodeByKey).QueryRowContext(a.ctx, n.props, n.facets, n.nameSet, n.nameFold,
+	} else if err := a.st.mergeNodeByKey.QueryRowContext(a.ctx, n.props, n.facets, n.nameSet, n.nameFold,
 		n.firstSeen, n.lastSeen, n.firstOffset, n.lastOffset, n.key).Scan(&id); err != nil {
 		return internal(a.ctx, "update node "+n.key, err)
 	}
@@ -390,7 +383,7 @@ func (a *applier) edge(e *edgeOp) error {
 		}
 		ids[i] = id
 	}
-	res, err := a.stmt(a.st.insertEdge).ExecContext(a.ctx, ids[0], string(e.typ), ids[1], e.insertProps, e.facets,
+	res, err := a.st.insertEdge.ExecContext(a.ctx, ids[0], string(e.typ), ids[1], e.insertProps, e.facets,
 		e.firstSeen, e.lastSeen, e.firstOffset, e.lastOffset)
 	if err != nil {
 		return internal(a.ctx, "insert edge", err)
@@ -407,7 +400,7 @@ func (a *applier) edge(e *edgeOp) error {
 	if e.hasContent {
 		st = a.st.mergeEdge
 	}
-	if _, err := a.stmt(st).ExecContext(a.ctx, e.props, e.facets, nil, nil,
+	if _, err := st.ExecContext(a.ctx, e.props, e.facets, nil, nil,
 		e.firstSeen, e.lastSeen, e.firstOffset, e.lastOffset, ids[0], string(e.typ), ids[1]); err != nil {
 		return internal(a.ctx, "update edge", err)
 	}
@@ -417,12 +410,12 @@ func (a *applier) edge(e *edgeOp) error {
 // counts adds the rows this transaction inserted to the counts.
 func (a *applier) counts() error {
 	for l, n := range a.nodeCounts {
-		if _, err := a.stmt(a.st.countNodes).ExecContext(a.ctx, string(l), n); err != nil {
+		if _, err := a.st.countNodes.ExecContext(a.ctx, string(l), n); err != nil {
 			return internal(a.ctx, "count nodes", err)
 		}
 	}
 	for t, n := range a.edgeCounts {
-		if _, err := a.stmt(a.st.countEdges).ExecContext(a.ctx, string(t), n); err != nil {
+		if _, err := a.st.countEdges.ExecContext(a.ctx, string(t), n); err != nil {
 			return internal(a.ctx, "count edges", err)
 		}
 	}
