@@ -1,10 +1,11 @@
 package graph
 
 import (
-	"encoding/json"
 	"maps"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/redthread/redthread/internal/jsonscan"
 )
 
 // CheckStoreKey rejects keys no store can hold the same way: empty ones,
@@ -70,7 +71,7 @@ func (o *Overlay) Add(props Props, facets Facets, prov Provenance) error {
 		if !utf8.ValidString(name) {
 			return FieldErrorf(EINVALID, "facets", "facet name %q is not valid UTF-8", name)
 		}
-		if !json.Valid(raw) || !utf8.Valid(raw) {
+		if !jsonscan.Valid(raw) || !utf8.Valid(raw) {
 			return FieldErrorf(EINVALID, "facets."+name, "not valid UTF-8 JSON")
 		}
 		if o.Facets == nil {

@@ -1,8 +1,9 @@
 package server
 
 import (
-	"encoding/json"
 	"errors"
+
+	"github.com/redthread/redthread/internal/jsonscan"
 )
 
 // errNotArray is splitArray's answer to valid JSON that is not an array.
@@ -14,11 +15,11 @@ var errNotArray = errors.New("not a JSON array")
 //
 // Batch bodies are hundreds of kilobytes. Unmarshalling them into
 // []json.RawMessage scanned every byte twice and copied each element;
-// here json.Valid scans once, and the split only has to find the commas
+// here jsonscan.Valid scans once, and the split only has to find the commas
 // at depth one of text already known to be valid, where a quote opens a
 // string that ends at the next unescaped quote.
 func splitArray(body []byte) ([][]byte, error) {
-	if !json.Valid(body) {
+	if !jsonscan.Valid(body) {
 		return nil, errors.New(syntaxError(body))
 	}
 	i := skipSpace(body, 0)
