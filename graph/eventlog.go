@@ -43,9 +43,10 @@ type LogStats struct {
 // edited or deleted.
 type EventLog interface {
 	// Append appends the records in one durable step (fsynced before it
-	// returns) and assigns their offsets. A record whose SHA256 is already in
-	// the log (or earlier in recs) is not appended again: its result is
-	// Duplicate with the existing offset.
+	// returns) and assigns their offsets. A record without a SHA256 gets
+	// the hash of its body. A record whose SHA256 is already in the log (or
+	// earlier in recs) is not appended again: its result is Duplicate with
+	// the existing offset.
 	Append(ctx context.Context, recs []Record) ([]AppendResult, error)
 	// Read returns up to limit records with Offset > after, in order.
 	Read(ctx context.Context, after int64, limit int) ([]Record, error)

@@ -217,10 +217,12 @@ func (p *Pipeline) Submit(ctx context.Context, inputs []Input) []Result {
 			continue
 		}
 		results[i].Warnings = ev.Warnings
+		// The log hashes the body as it appends it (a hash given here would
+		// only be hashed again, to check it, on the committer's goroutine).
 		req.items = append(req.items, pending{
 			rec: graph.Record{
 				Received: start.UTC(), Source: in.Source, Kind: ev.Kind,
-				SHA256: graph.BodySHA256(in.Body), Producer: ev.Producer, Body: in.Body,
+				Producer: ev.Producer, Body: in.Body,
 			},
 			ev:  ev,
 			res: &results[i],

@@ -41,6 +41,9 @@ func (l *memLog) Append(_ context.Context, recs []graph.Record) ([]graph.AppendR
 	l.appends++
 	out := make([]graph.AppendResult, len(recs))
 	for i, r := range recs {
+		if r.SHA256 == "" { // as graph.EventLog says
+			r.SHA256 = graph.BodySHA256(r.Body)
+		}
 		if off, ok := l.bySHA[r.SHA256]; ok {
 			out[i] = graph.AppendResult{Offset: off, Duplicate: true}
 			continue
