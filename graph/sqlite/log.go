@@ -131,7 +131,6 @@ func (l *Log) Append(ctx context.Context, recs []graph.Record) ([]graph.AppendRe
 	// The statements run without ctx (see pools.begin): an append is a few
 	// milliseconds, and a half-written group commit has no use anyway.
 	stmtCtx := context.WithoutCancel(ctx)
-	insert, existing := l.insert, l.existing
 
 	results := make([]graph.AppendResult, len(recs))
 	var added, bytes int64
@@ -145,14 +144,14 @@ func (l *Log) Append(ctx context.Context, recs []graph.Record) ([]graph.AppendRe
 			body = []byte{} // NOT NULL: an empty input is still an input
 		}
 		var off int64
-		err := insert.QueryRowContext(stmtCtx, timeToNanos(received), r.Source, r.Kind, hashes[i], r.Producer, body).Scan(&off)
+		err := l.insert.QueryRowContext(stmtCtx, timeToNanos(received), r.Source, r.Kind, hashes[i], r.Producer, body).Scan(&off)
 		switch {
 		case err == nil:
 			results[i] = graph.AppendResult{Offset: off}
 			added++
 			bytes += int64(len(body))
 		case errors.Is(err, sql.ErrNoRows):
-			if err := existing.QueryRowContext(stmtCtx, hashes[i]).Scan(&off); err != nil {
+			if err := l.existing.QueryRowContext(stmtCtx, hashes[i]).Scan(&off); err != nil {
 				return nil, internal(ctx, "look up duplicate record", err)
 			}
 			results[i] = graph.AppendResult{Offset: off, Duplicate: true}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/redthread/redthread/graph"
+	"github.com/redthread/redthread/graph/sqlite"
 )
 
 // endsAfter is a context that reports itself cancelled from its n-th call
@@ -60,29 +61,27 @@ func TestApplyEndedMidwayRollsBack(t *testing.T) {
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("Apply with a context ending after %d checks: %v, want context.Canceled", calls, err)
 		}
-		c, err := s.Counts(t.Context())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c.Nodes[graph.LabelDataset] != 0 || c.Edges[graph.EdgeDerives] != 0 {
-			t.Fatalf("after an Apply ended midway, counts = %+v; want nothing", c)
-		}
-		if off, err := s.AppliedOffset(t.Context()); err != nil || off != 0 {
-			t.Fatalf("AppliedOffset = %d, %v; want 0", off, err)
-		}
+		wantApplied(t, s, 0, 0, 0)
 	}
 	if err := s.Apply(t.Context(), chain(2, 5)); err != nil {
 		t.Fatalf("Apply after the rolled-back ones: %v", err)
 	}
+	wantApplied(t, s, 5, 4, 2)
+}
+
+// wantApplied checks the store's dataset and DERIVES counts and its
+// applied offset.
+func wantApplied(t *testing.T, s *sqlite.Store, datasets, edges, offset int64) {
+	t.Helper()
 	c, err := s.Counts(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Nodes[graph.LabelDataset] != 5 || c.Edges[graph.EdgeDerives] != 4 {
-		t.Errorf("counts = %+v; want 5 datasets and 4 edges", c)
+	if c.Nodes[graph.LabelDataset] != datasets || c.Edges[graph.EdgeDerives] != edges {
+		t.Errorf("counts = %+v; want %d datasets and %d edges", c, datasets, edges)
 	}
-	if off, err := s.AppliedOffset(t.Context()); err != nil || off != 2 {
-		t.Errorf("AppliedOffset = %d, %v; want 2", off, err)
+	if off, err := s.AppliedOffset(t.Context()); err != nil || off != offset {
+		t.Errorf("AppliedOffset = %d, %v; want %d", off, err, offset)
 	}
 }
 
