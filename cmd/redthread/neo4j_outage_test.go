@@ -21,12 +21,14 @@ import (
 type privateNeo4j struct {
 	port int
 	home string
+	env  []string // more of neo4j.sh's settings, e.g. NEO4J_PASSWORD
 }
 
 func (n privateNeo4j) run(t *testing.T, action string) {
 	t.Helper()
 	cmd := exec.Command("../../deploy/local/neo4j/neo4j.sh", action)
 	cmd.Env = append(os.Environ(), "NEO4J_PORT="+strconv.Itoa(n.port), "NEO4J_HOME_DIR="+n.home, "NEO4J_HEAP=512m")
+	cmd.Env = append(cmd.Env, n.env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("neo4j.sh %s: %v\n%s", action, err, out)

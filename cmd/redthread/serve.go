@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -132,6 +134,7 @@ type graphFlags struct {
 	Neo4jUser      string
 	Neo4jPassword  string
 	Neo4jDatabase  string
+	Neo4jCA        string
 	Neo4jPoolSize  int
 	Neo4jRetryTime time.Duration
 }
@@ -141,6 +144,7 @@ func (g *graphFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.Neo4jUser, "neo4j-user", "", "Neo4j user (empty: no auth)")
 	fs.StringVar(&g.Neo4jPassword, "neo4j-password", "", "Neo4j password (prefer REDTHREAD_NEO4J_PASSWORD)")
 	fs.StringVar(&g.Neo4jDatabase, "neo4j-database", neo4j.DefaultDatabase, "Neo4j database")
+	fs.StringVar(&g.Neo4jCA, "neo4j-ca", "", "PEM file of the certificate authorities to trust for bolt+s:// and neo4j+s:// (empty: the system's)")
 	fs.IntVar(&g.Neo4jPoolSize, "neo4j-max-pool", 0, "most connections to Neo4j (0: the driver's default, 100)")
 	fs.DurationVar(&g.Neo4jRetryTime, "neo4j-retry-time", 5*time.Second, "how long a write is retried on transient Neo4j errors before the events wait in the log for the next attempt")
 }
@@ -172,13 +176,45 @@ func (g *graphFlags) open(ctx context.Context, dataDir string, logger *slog.Logg
 	case strings.HasPrefix(g.Graph, "sqlite:"):
 		return sqlite.OpenStore(strings.TrimPrefix(g.Graph, "sqlite:"))
 	case g.isNeo4j():
-		return neo4j.Open(ctx, neo4j.Config{
+		tlsConfig, err := g.tlsConfig()
+		if err != nil {
+			return nil, err
+		}
+		st, err := neo4j.Open(ctx, neo4j.Config{
 			URI: g.Graph, Username: g.Neo4jUser, Password: g.Neo4jPassword, Database: g.Neo4jDatabase,
 			MaxConnectionPoolSize: g.Neo4jPoolSize, MaxTransactionRetryTime: g.Neo4jRetryTime,
-			Logger: logger, AllowUnavailable: allowUnavailable,
+			TLSConfig: tlsConfig, Logger: logger, AllowUnavailable: allowUnavailable,
 		})
+		if graph.ErrorCode(err) == graph.EINVALID {
+			return nil, fmt.Errorf("%w\n(the flags that reach Neo4j: -graph, -neo4j-user, -neo4j-password or REDTHREAD_NEO4J_PASSWORD, -neo4j-ca, -neo4j-database)", err)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return st, nil
 	}
 	return nil, fmt.Errorf("-graph %q: want sqlite, sqlite:PATH or a Neo4j URI such as bolt://127.0.0.1:7687", g.Graph)
+}
+
+// tlsConfig is the TLS configuration for Neo4j: nil (the system's roots)
+// unless --neo4j-ca names the authorities to trust, which only a URI
+// that verifies certificates (bolt+s, neo4j+s) can use.
+func (g *graphFlags) tlsConfig() (*tls.Config, error) {
+	if g.Neo4jCA == "" {
+		return nil, nil
+	}
+	if !strings.HasPrefix(g.Graph, "bolt+s://") && !strings.HasPrefix(g.Graph, "neo4j+s://") {
+		return nil, fmt.Errorf("-neo4j-ca needs a bolt+s:// or neo4j+s:// -graph URI, which verifies the server's certificate; got %q", g.describe())
+	}
+	pem, err := os.ReadFile(g.Neo4jCA)
+	if err != nil {
+		return nil, fmt.Errorf("-neo4j-ca: %w", err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("-neo4j-ca %s: no PEM certificate in the file", g.Neo4jCA)
+	}
+	return &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}, nil
 }
 
 // describe names the store for logs without its credentials.

@@ -21,6 +21,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -100,8 +101,10 @@ var _ graph.Store = (*Store)(nil)
 // Open connects to Neo4j and makes sure the schema is in place: the
 // uniqueness constraints on key (the generic Node label and each label of
 // graph.Labels) and the node holding the applied offset. A URI it cannot
-// use is EINVALID; a server that does not answer is EUNAVAILABLE (unless
-// cfg.AllowUnavailable).
+// use is EINVALID, and so is a server that answers but refuses the
+// credentials or whose TLS certificate cannot be verified: waiting would
+// not change either. A server that does not answer is EUNAVAILABLE
+// (unless cfg.AllowUnavailable).
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	u, err := url.Parse(cfg.URI)
 	if err != nil {
@@ -152,6 +155,15 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	s := &Store{driver: driver, database: cmp.Or(cfg.Database, DefaultDatabase), logger: logger,
 		bookmarks: neo4j.NewBookmarkManager(neo4j.BookmarkManagerConfig{})}
 	if err := s.ensureSchema(ctx); err != nil {
+		if why := misconfigured(ctx, err, u, cfg); why != "" {
+			driver.Close(context.WithoutCancel(ctx))
+			cause := err
+			var de *graph.Error
+			if errors.As(err, &de) && de.Err != nil {
+				cause = de.Err
+			}
+			return nil, &graph.Error{Code: graph.EINVALID, Message: "cannot use Neo4j at " + redactURI(u) + ": " + why, Err: cause}
+		}
 		if cfg.AllowUnavailable && graph.ErrorCode(err) == graph.EUNAVAILABLE {
 			logger.Warn("neo4j not reachable yet; the graph schema will be set up when it answers", "uri", redactURI(u), "err", err)
 			return s, nil
@@ -305,9 +317,64 @@ func unavailable(ctx context.Context, err error) bool {
 	return neo4j.IsRetryable(err)
 }
 
+// misconfigured says why err, from the first contact with the server at
+// u, will not go away by retrying: it refused the credentials, or its TLS
+// certificate did not verify. It is "" for any other error.
+func misconfigured(ctx context.Context, err error, u *url.URL, cfg Config) string {
+	var (
+		dbErr *neo4j.Neo4jError
+		conn  *neo4j.ConnectivityError
+	)
+	switch {
+	case errors.As(err, &dbErr) && dbErr.Code == "Neo.ClientError.Security.Unauthorized" && cfg.Username == "":
+		return "it requires authentication, and no user is configured"
+	case errors.As(err, &dbErr) && dbErr.Code == "Neo.ClientError.Security.Unauthorized":
+		return fmt.Sprintf("it refused the password of user %q", cfg.Username)
+	case errors.As(err, &dbErr) && dbErr.Code == "Neo.ClientError.Security.AuthenticationRateLimit":
+		return fmt.Sprintf("it refused the credentials of user %q too often in a row, and locks them out for a while", cfg.Username)
+	case errors.As(err, &conn) && (u.Scheme == "bolt+s" || u.Scheme == "neo4j+s"):
+		// The driver keeps the handshake's error in an unexported type,
+		// so a handshake of our own tells whether verification failed.
+		if verr := verifyCertificate(ctx, u, cfg); verr != nil {
+			return "its TLS certificate did not verify (" + verr.Err.Error() + "); trust the authority that signed it " +
+				"(a CA file), or accept a self-signed certificate with bolt+ssc:// or neo4j+ssc://"
+		}
+	}
+	return ""
+}
+
+// verifyCertificate does a TLS handshake with the server at u as the
+// driver does, and returns the error if the certificate did not verify.
+func verifyCertificate(ctx context.Context, u *url.URL, cfg Config) *tls.CertificateVerificationError {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cfg.TLSConfig != nil {
+		tc = cfg.TLSConfig.Clone()
+	}
+	tc.ServerName = u.Hostname()
+	tc.InsecureSkipVerify = false
+	addr := u.Host
+	if u.Port() == "" {
+		addr = net.JoinHostPort(u.Hostname(), "7687")
+	}
+	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: cmp.Or(cfg.SocketConnectTimeout, 5*time.Second)}, Config: tc}
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err == nil {
+		c.Close()
+		return nil
+	}
+	var verr *tls.CertificateVerificationError
+	if errors.As(err, &verr) {
+		return verr
+	}
+	return nil
+}
+
 // unavailableReason says why, in words a caller may see.
 func unavailableReason(err error) string {
-	var dbErr *neo4j.Neo4jError
+	var (
+		dbErr *neo4j.Neo4jError
+		conn  *neo4j.ConnectivityError
+	)
 	switch {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return "the request was cancelled or timed out"
@@ -315,6 +382,8 @@ func unavailableReason(err error) string {
 		return "it refused the credentials"
 	case errors.As(err, &dbErr) && dbErr.Code == "Neo.ClientError.Database.DatabaseNotFound":
 		return "the configured database does not exist"
+	case errors.As(err, &conn) && errors.Is(conn.Inner, io.EOF):
+		return "it closed the connection before answering, as a server that requires TLS does to bolt:// and neo4j:// (then use bolt+s:// or neo4j+s://)"
 	}
 	return "it cannot be reached or is busy; retry later"
 }

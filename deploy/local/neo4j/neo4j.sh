@@ -9,6 +9,7 @@
 #   neo4j.sh stop     stop the server this script started on NEO4J_PORT
 #   neo4j.sh status   say whether it runs (exit 0) or not (exit 1)
 #   neo4j.sh uri      print the Bolt URI, e.g. bolt://127.0.0.1:7687
+#                     (bolt+s:// when NEO4J_TLS_DIR is set)
 #
 # Environment (all optional):
 #   NEO4J_PORT          Bolt port (7687)
@@ -18,6 +19,10 @@
 #   NEO4J_HEAP          JVM heap (1g)
 #   NEO4J_PAGECACHE_MB  page cache in MiB (128)
 #   NEO4J_START_TIMEOUT seconds to wait for Bolt (300)
+#   NEO4J_PASSWORD      turn auth on, with this password (8+ characters) for
+#                       the user neo4j; unset: auth off
+#   NEO4J_TLS_DIR       turn TLS on (required) with private.key (PKCS#8 PEM)
+#                       and public.crt (PEM) from this directory; unset: off
 #   JAVA_HOME           a Java 17+ JDK (else java/javac on PATH)
 set -euo pipefail
 
@@ -50,7 +55,13 @@ version() {
   fi
 }
 
-uri() { echo "bolt://127.0.0.1:$port"; }
+uri() {
+  if [ -n "${NEO4J_TLS_DIR:-}" ]; then
+    echo "bolt+s://127.0.0.1:$port"
+  else
+    echo "bolt://127.0.0.1:$port"
+  fi
+}
 
 # answers reports whether something accepts TCP connections on the port.
 answers() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
@@ -121,12 +132,24 @@ start() {
     say "something else listens on 127.0.0.1:$port (not started by this script); set NEO4J_PORT, or REDTHREAD_NEO4J_URI to use it"
     exit 1
   fi
+  if [ -n "${NEO4J_PASSWORD:-}" ] && [ "${#NEO4J_PASSWORD}" -lt 8 ]; then
+    say "NEO4J_PASSWORD must have at least 8 characters (Neo4j's minimum)"
+    exit 1
+  fi
+  if [ -n "${NEO4J_TLS_DIR:-}" ]; then
+    local f
+    for f in private.key public.crt; do
+      [ -r "$NEO4J_TLS_DIR/$f" ] || { say "NEO4J_TLS_DIR=$NEO4J_TLS_DIR has no readable $f"; exit 1; }
+    done
+  fi
   local v
   v=$(version)
   resolve "$v"
   compile "$v"
   mkdir -p "$home"
-  say "starting Neo4j $v on $(uri) (heap $heap, page cache ${pagecache} MiB)"
+  local auth=off
+  [ -n "${NEO4J_PASSWORD:-}" ] && auth="on, user neo4j"
+  say "starting Neo4j $v on $(uri) (heap $heap, page cache ${pagecache} MiB, auth $auth)"
   say "home: $home; log: $logfile; Neo4j's own logs: $home/logs"
   # setsid: the server outlives the shell (and make) that started it, and
   # is not sent their terminal's signals.
