@@ -136,6 +136,9 @@ type graphFlags struct {
 	Neo4jDatabase  string
 	Neo4jCA        string
 	Neo4jPoolSize  int
+	Neo4jAcquire   time.Duration
+	Neo4jConnect   time.Duration
+	Neo4jLifetime  time.Duration
 	Neo4jRetryTime time.Duration
 }
 
@@ -146,6 +149,9 @@ func (g *graphFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.Neo4jDatabase, "neo4j-database", neo4j.DefaultDatabase, "Neo4j database")
 	fs.StringVar(&g.Neo4jCA, "neo4j-ca", "", "PEM file of the certificate authorities to trust for bolt+s:// and neo4j+s:// (empty: the system's)")
 	fs.IntVar(&g.Neo4jPoolSize, "neo4j-max-pool", 0, "most connections to Neo4j (0: the driver's default, 100)")
+	fs.DurationVar(&g.Neo4jAcquire, "neo4j-acquire-timeout", 0, "how long a query waits for a pooled Neo4j connection (0: the driver's default, 1m)")
+	fs.DurationVar(&g.Neo4jConnect, "neo4j-connect-timeout", 0, "how long opening a TCP connection to Neo4j may take (0: the driver's default, 5s)")
+	fs.DurationVar(&g.Neo4jLifetime, "neo4j-max-conn-lifetime", 0, "close pooled Neo4j connections older than this (0: the driver's default, 1h)")
 	fs.DurationVar(&g.Neo4jRetryTime, "neo4j-retry-time", 5*time.Second, "how long a write is retried on transient Neo4j errors before the events wait in the log for the next attempt")
 }
 
@@ -176,15 +182,12 @@ func (g *graphFlags) open(ctx context.Context, dataDir string, logger *slog.Logg
 	case strings.HasPrefix(g.Graph, "sqlite:"):
 		return sqlite.OpenStore(strings.TrimPrefix(g.Graph, "sqlite:"))
 	case g.isNeo4j():
-		tlsConfig, err := g.tlsConfig()
+		cfg, err := g.neo4jConfig()
 		if err != nil {
 			return nil, err
 		}
-		st, err := neo4j.Open(ctx, neo4j.Config{
-			URI: g.Graph, Username: g.Neo4jUser, Password: g.Neo4jPassword, Database: g.Neo4jDatabase,
-			MaxConnectionPoolSize: g.Neo4jPoolSize, MaxTransactionRetryTime: g.Neo4jRetryTime,
-			TLSConfig: tlsConfig, Logger: logger, AllowUnavailable: allowUnavailable,
-		})
+		cfg.Logger, cfg.AllowUnavailable = logger, allowUnavailable
+		st, err := neo4j.Open(ctx, cfg)
 		if graph.ErrorCode(err) == graph.EINVALID {
 			return nil, fmt.Errorf("%w\n(the flags that reach Neo4j: -graph, -neo4j-user, -neo4j-password or REDTHREAD_NEO4J_PASSWORD, -neo4j-ca, -neo4j-database)", err)
 		}
@@ -194,6 +197,29 @@ func (g *graphFlags) open(ctx context.Context, dataDir string, logger *slog.Logg
 		return st, nil
 	}
 	return nil, fmt.Errorf("-graph %q: want sqlite, sqlite:PATH or a Neo4j URI such as bolt://127.0.0.1:7687", g.Graph)
+}
+
+// neo4jConfig is how the flags say to reach Neo4j.
+func (g *graphFlags) neo4jConfig() (neo4j.Config, error) {
+	tlsConfig, err := g.tlsConfig()
+	if err != nil {
+		return neo4j.Config{}, err
+	}
+	for name, d := range map[string]time.Duration{"neo4j-acquire-timeout": g.Neo4jAcquire,
+		"neo4j-connect-timeout": g.Neo4jConnect, "neo4j-max-conn-lifetime": g.Neo4jLifetime, "neo4j-retry-time": g.Neo4jRetryTime} {
+		if d < 0 {
+			return neo4j.Config{}, fmt.Errorf("-%s %v: want a duration of 0 (the default) or more", name, d)
+		}
+	}
+	if g.Neo4jPoolSize < 0 {
+		return neo4j.Config{}, fmt.Errorf("-neo4j-max-pool %d: want 0 (the default) or more", g.Neo4jPoolSize)
+	}
+	return neo4j.Config{
+		URI: g.Graph, Username: g.Neo4jUser, Password: g.Neo4jPassword, Database: g.Neo4jDatabase,
+		MaxConnectionPoolSize: g.Neo4jPoolSize, ConnectionAcquisitionTimeout: g.Neo4jAcquire,
+		SocketConnectTimeout: g.Neo4jConnect, MaxConnectionLifetime: g.Neo4jLifetime,
+		MaxTransactionRetryTime: g.Neo4jRetryTime, TLSConfig: tlsConfig,
+	}, nil
 }
 
 // tlsConfig is the TLS configuration for Neo4j: nil (the system's roots)
