@@ -531,3 +531,29 @@ func TestCollectIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyStatementsSkipReplanning checks that every statement of an
+// Apply keeps its first plan (see writeOptions), and that the option is
+// only a prefix: the rest of the statement is unchanged Cypher.
+func TestApplyStatementsSkipReplanning(t *testing.T) {
+	stmts := map[string]string{
+		"existingKeys": existingKeysCypher,
+		"setApplied":   setAppliedCypher,
+	}
+	for _, l := range graph.Labels {
+		stmts["nodes "+string(l)] = upsertNodesCypher(l)
+	}
+	for _, e := range graph.EdgeTypes {
+		stmts["edges "+string(e)] = upsertEdgesCypher(e)
+	}
+	for name, q := range stmts {
+		rest, ok := strings.CutPrefix(q, "CYPHER replan=skip ")
+		if !ok {
+			t.Errorf("%s does not start with CYPHER replan=skip:\n%s", name, q)
+			continue
+		}
+		if !strings.HasPrefix(rest, "UNWIND ") && !strings.HasPrefix(rest, "MERGE ") {
+			t.Errorf("%s: after the options, want UNWIND or MERGE:\n%s", name, q)
+		}
+	}
+}
