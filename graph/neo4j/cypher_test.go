@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -494,6 +496,42 @@ func TestClassify(t *testing.T) {
 				t.Errorf("the cause is lost: %v", err)
 			}
 		})
+	}
+}
+
+// TestMisconfigured: the errors that Open reports at once instead of
+// waiting for Neo4j are the refused credentials; a server that is down, a
+// plain connection error or a Cypher error are not among them. (The
+// certificate case needs a TLS server: TestNeo4jAuthAndTLS in
+// cmd/redthread covers it on a real Neo4j.)
+func TestMisconfigured(t *testing.T) {
+	ctx := context.Background()
+	bolt, _ := url.Parse("bolt://127.0.0.1:1")
+	for _, tc := range []struct {
+		name string
+		err  error
+		user string
+		want string
+	}{
+		{"wrong password", &neo4j.Neo4jError{Code: "Neo.ClientError.Security.Unauthorized"}, "rt", `refused the password of user "rt"`},
+		{"no user", &neo4j.Neo4jError{Code: "Neo.ClientError.Security.Unauthorized"}, "", "no user is configured"},
+		{"locked out", &neo4j.Neo4jError{Code: "Neo.ClientError.Security.AuthenticationRateLimit"}, "rt", "too often in a row"},
+		{"wrapped", classify(ctx, "list constraints", &neo4j.Neo4jError{Code: "Neo.ClientError.Security.Unauthorized"}), "rt", "refused the password"},
+		{"down", &neo4j.ConnectivityError{Inner: errors.New("connection refused")}, "rt", ""},
+		{"transient", &neo4j.Neo4jError{Code: "Neo.TransientError.General.DatabaseUnavailable"}, "rt", ""},
+		{"forbidden is not about credentials", &neo4j.Neo4jError{Code: "Neo.ClientError.Security.Forbidden"}, "rt", ""},
+		{"other", errors.New("boom"), "rt", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := misconfigured(ctx, tc.err, bolt, Config{Username: tc.user})
+			if tc.want == "" && got != "" || !strings.Contains(got, tc.want) {
+				t.Errorf("misconfigured(%v) = %q, want %q", tc.err, got, tc.want)
+			}
+		})
+	}
+	eof := unavailableReason(&neo4j.ConnectivityError{Inner: io.EOF})
+	if !strings.Contains(eof, "requires TLS") {
+		t.Errorf("a connection closed before answering: %q, want a hint about TLS", eof)
 	}
 }
 
