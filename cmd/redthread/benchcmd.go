@@ -93,7 +93,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	duration := fs.Duration("duration", 10*time.Minute, "longest wall time of each scenario")
 	useGzip := fs.Bool("gzip", false, "gzip request bodies")
 	dataDir := fs.String("data-dir", "", "data dir of the started server (default: a temporary dir, removed afterwards)")
-	graphStore := fs.String("graph", "sqlite", "graph store of the started server (sqlite or an EMPTY Neo4j's URI)")
+	graphStore := fs.String("graph", "sqlite", "graph store of the started server (sqlite or an EMPTY Neo4j's URI; the server reads REDTHREAD_NEO4J_USER, REDTHREAD_NEO4J_PASSWORD and REDTHREAD_NEO4J_CA from the environment)")
 	asJSON := fs.Bool("json", false, "print the report as JSON instead of Markdown")
 	if err := parseFlags(fs, args); err != nil {
 		return err
