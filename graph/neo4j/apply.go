@@ -75,8 +75,8 @@ func (s *Store) write(ctx context.Context, p *writePlan, stmts []statement) erro
 			}
 		}
 		for _, st := range stmts {
-			if st.wantRows >= 0 {
-				bindEndpoints(st.params, ids)
+			if st.ends != nil {
+				bindEndpoints(st.params, st.ends, ids)
 			}
 			recs, err := run(ctx, tx, st.cypher, st.params)
 			if err != nil {
@@ -107,8 +107,9 @@ func (s *Store) write(ctx context.Context, p *writePlan, stmts []statement) erro
 type statement struct {
 	cypher   string
 	params   map[string]any
-	wantRows int  // relationships it must write; -1 for node and offset statements
-	nodes    bool // a node statement, which returns the ids of its keys
+	wantRows int         // relationships it must write; -1 for node and offset statements
+	nodes    bool        // a node statement, which returns the ids of its keys
+	ends     [][2]string // a relationship statement's endpoint keys, row by row
 }
 
 // statements lists the queries of the plan: nodes by label, then
@@ -130,10 +131,12 @@ func (p *writePlan) statements() []statement {
 		us := p.edges[t]
 		for chunk := range slices.Chunk(us, rowsPerStatement) {
 			rows := make([]any, len(chunk))
+			ends := make([][2]string, len(chunk))
 			for i, u := range chunk {
 				rows[i] = u.row()
+				ends[i] = [2]string{u.from, u.to}
 			}
-			out = append(out, statement{cypher: upsertEdgesCypher(t), params: map[string]any{"rows": rows}, wantRows: len(chunk)})
+			out = append(out, statement{cypher: upsertEdgesCypher(t), params: map[string]any{"rows": rows}, wantRows: len(chunk), ends: ends})
 		}
 	}
 	if p.maxOffset > 0 {
@@ -187,20 +190,19 @@ func collectIDs(recs []*neo4j.Record, ids map[string]int64) error {
 	return nil
 }
 
-// bindEndpoints sets each relationship row's a and b to the ids of its
-// endpoints, or to null when one is unknown (it then matches nothing, and
-// the statement's count says so). It runs again if the driver retries the
-// transaction, with that attempt's ids.
-func bindEndpoints(params map[string]any, ids map[string]int64) {
+// bindEndpoints sets the a and b columns of each relationship row to the
+// ids of its endpoints (ends, row by row), or to null when one is unknown
+// (it then matches nothing, and the statement's count says so). It runs
+// again if the driver retries the transaction, with that attempt's ids.
+func bindEndpoints(params map[string]any, ends [][2]string, ids map[string]int64) {
 	rows, _ := params["rows"].([]any)
-	for _, r := range rows {
-		row := r.(map[string]any)
-		row["a"], row["b"] = nil, nil
-		if id, ok := ids[row["from"].(string)]; ok {
-			row["a"] = id
-		}
-		if id, ok := ids[row["to"].(string)]; ok {
-			row["b"] = id
+	for i, r := range rows {
+		row := r.([]any)
+		for j, key := range ends[i] {
+			row[j] = nil // columns a and b
+			if id, ok := ids[key]; ok {
+				row[j] = id
+			}
 		}
 	}
 }

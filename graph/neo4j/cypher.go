@@ -3,6 +3,7 @@ package neo4j
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -98,15 +99,35 @@ SET s.applied_offset = CASE WHEN s.applied_offset IS NULL OR s.applied_offset < 
 // appliedCypher reads the applied offset.
 const appliedCypher = `MATCH (s:` + stateLabel + ` {id: $id}) RETURN s.applied_offset AS offset`
 
+// The columns of the rows the apply statements UNWIND. A row is a list,
+// not a map: Neo4j reads a list item by position, where it looks each
+// map field up by name, and a map carries its field names over Bolt in
+// every row. A relationship row names its endpoints by internal id (a,
+// b); their keys stay in Go (statement.ends).
+var (
+	nodeColumns = []string{"key", "set", "keyFold", "nameSet", "nameFold", "fs", "ls", "fo", "lo"}
+	edgeColumns = []string{"a", "b", "set", "fs", "ls", "fo", "lo"}
+)
+
+// column is the Cypher expression of the named column of a row with
+// columns; it panics on a name that is not one of them (a bug).
+func column(columns []string, name string) string {
+	i := slices.Index(columns, name)
+	if i < 0 {
+		panic("neo4j: no row column " + name)
+	}
+	return fmt.Sprintf("row[%d]", i)
+}
+
 // provenanceSet is the SET items that merge a row's provenance into the
 // element bound to v: first seen and first offset keep the minimum, last
 // seen and last offset the maximum, and a null (unknown) value on either
 // side never wins. (A comparison with null is null, so the CASE keeps the
 // stored value, and coalesce falls back to the row's when none is stored.)
-func provenanceSet(v string) string {
+func provenanceSet(v string, columns []string) string {
 	item := func(prop, field, op string) string {
-		return fmt.Sprintf("%[1]s.%[2]s = coalesce(CASE WHEN row.%[3]s %[4]s %[1]s.%[2]s THEN row.%[3]s ELSE %[1]s.%[2]s END, row.%[3]s)",
-			v, prop, field, op)
+		return fmt.Sprintf("%[1]s.%[2]s = coalesce(CASE WHEN %[3]s %[4]s %[1]s.%[2]s THEN %[3]s ELSE %[1]s.%[2]s END, %[3]s)",
+			v, prop, column(columns, field), op)
 	}
 	return strings.Join([]string{
 		item(firstSeenProp, "fs", "<"),
@@ -122,15 +143,17 @@ func provenanceSet(v string) string {
 // returns each key's internal node id, for the relationship statements of
 // the same transaction.
 func upsertNodesCypher(label graph.Label) string {
+	c := func(name string) string { return column(nodeColumns, name) }
 	return fmt.Sprintf(writeOptions+`UNWIND $rows AS row
-MERGE (n:%s {%s: row.key})
+MERGE (n:%s {%s: %s})
 ON CREATE SET n:%s
-SET n += row.set,
-    n.%s = row.keyFold,
-    n.%s = CASE WHEN row.nameSet THEN row.nameFold ELSE n.%[5]s END,
-    %s
-RETURN collect([row.key, id(n)]) AS ids`,
-		ident(nodeLabel), keyProp, ident(label), keyFoldProp, nameFoldProp, provenanceSet("n"))
+SET n += %s,
+    n.%s = %s,
+    n.%[8]s = CASE WHEN %[9]s THEN %[10]s ELSE n.%[8]s END,
+    %[11]s
+RETURN collect([%[3]s, id(n)]) AS ids`,
+		ident(nodeLabel), keyProp, c("key"), ident(label), c("set"), keyFoldProp, c("keyFold"),
+		nameFoldProp, c("nameSet"), c("nameFold"), provenanceSet("n", nodeColumns))
 }
 
 // upsertEdgesCypher merges $rows into relationships of type typ between
@@ -144,14 +167,15 @@ RETURN collect([row.key, id(n)]) AS ids`,
 // reuse the id of a deleted node), and an unknown one is null, which
 // matches nothing, so the count then tells.
 func upsertEdgesCypher(typ graph.EdgeType) string {
+	c := func(name string) string { return column(edgeColumns, name) }
 	return fmt.Sprintf(writeOptions+`UNWIND $rows AS row
-MATCH (a) WHERE id(a) = row.a
-MATCH (b) WHERE id(b) = row.b
+MATCH (a) WHERE id(a) = %[3]s
+MATCH (b) WHERE id(b) = %[4]s
 MERGE (a)-[r:%[1]s]->(b)
-SET r += row.set,
+SET r += %[5]s,
     %[2]s
 RETURN count(r) AS n`,
-		ident(typ), provenanceSet("r"))
+		ident(typ), provenanceSet("r", edgeColumns), c("a"), c("b"), c("set"))
 }
 
 // existingKeysCypher returns which of $keys are nodes, with their

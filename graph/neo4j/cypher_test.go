@@ -85,13 +85,14 @@ func TestUpsertCypher(t *testing.T) {
 	n := upsertNodesCypher(graph.LabelRun)
 	for _, want := range []string{
 		"UNWIND $rows AS row",
-		"MERGE (n:Node {key: row.key})", // never on the label: an existing node keeps its own
+		"MERGE (n:Node {key: row[0]})", // never on the label: an existing node keeps its own
 		"ON CREATE SET n:Run",
-		"SET n += row.set",
-		"n.name_fold = CASE WHEN row.nameSet THEN row.nameFold ELSE n.name_fold END",
-		"n.first_seen = coalesce(CASE WHEN row.fs < n.first_seen THEN row.fs ELSE n.first_seen END, row.fs)",
-		"n.last_offset = coalesce(CASE WHEN row.lo > n.last_offset THEN row.lo ELSE n.last_offset END, row.lo)",
-		"RETURN collect([row.key, id(n)]) AS ids",
+		"SET n += row[1]",
+		"n.key_fold = row[2]",
+		"n.name_fold = CASE WHEN row[3] THEN row[4] ELSE n.name_fold END",
+		"n.first_seen = coalesce(CASE WHEN row[5] < n.first_seen THEN row[5] ELSE n.first_seen END, row[5])",
+		"n.last_offset = coalesce(CASE WHEN row[8] > n.last_offset THEN row[8] ELSE n.last_offset END, row[8])",
+		"RETURN collect([row[0], id(n)]) AS ids",
 	} {
 		if !strings.Contains(n, want) {
 			t.Errorf("node upsert lacks %q:\n%s", want, n)
@@ -99,11 +100,12 @@ func TestUpsertCypher(t *testing.T) {
 	}
 	e := upsertEdgesCypher(graph.EdgeReadBy)
 	for _, want := range []string{
-		"MATCH (a) WHERE id(a) = row.a", // ids the same transaction's node statements returned
-		"MATCH (b) WHERE id(b) = row.b",
+		"MATCH (a) WHERE id(a) = row[0]", // ids the same transaction's node statements returned
+		"MATCH (b) WHERE id(b) = row[1]",
 		"MERGE (a)-[r:READ_BY]->(b)",
-		"SET r += row.set",
-		"r.last_seen = coalesce(CASE WHEN row.ls > r.last_seen THEN row.ls ELSE r.last_seen END, row.ls)",
+		"SET r += row[2]",
+		"r.first_offset = coalesce(CASE WHEN row[5] < r.first_offset THEN row[5] ELSE r.first_offset END, row[5])",
+		"r.last_seen = coalesce(CASE WHEN row[4] > r.last_seen THEN row[4] ELSE r.last_seen END, row[4])",
 		"RETURN count(r) AS n",
 	} {
 		if !strings.Contains(e, want) {
@@ -258,7 +260,7 @@ func TestPlanMerges(t *testing.T) {
 	if p.count != 1 || len(p.nodes[graph.LabelDataset]) != 1 || len(p.nodes[graph.LabelJob]) != 0 {
 		t.Fatalf("plan = %+v, want one Dataset upsert", p.nodes)
 	}
-	got := p.nodes[graph.LabelDataset][0].row()
+	got := named(nodeColumns, p.nodes[graph.LabelDataset][0].row())
 	want := map[string]any{
 		"key":     keyA,
 		"keyFold": nil,
@@ -286,7 +288,7 @@ func TestPlanRowFolds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	row := p.nodes[graph.LabelCorrelation][0].row()
+	row := named(nodeColumns, p.nodes[graph.LabelCorrelation][0].row())
 	if row["keyFold"] != "correlation:àb" {
 		t.Errorf("keyFold = %v", row["keyFold"])
 	}
@@ -392,11 +394,11 @@ func TestStatements(t *testing.T) {
 		got = append(got, fmt.Sprintf("%s rows=%d want=%d", strings.SplitN(st.cypher, "\n", 3)[1], len(rows), st.wantRows))
 	}
 	want := []string{
-		"MERGE (n:Node {key: row.key}) rows=2000 want=-1", // Dataset, first chunk
-		"MERGE (n:Node {key: row.key}) rows=2 want=-1",    // Dataset, the rest
-		"MERGE (n:Node {key: row.key}) rows=1 want=-1",    // Run
-		"MATCH (a) WHERE id(a) = row.a rows=1 want=1",     // READ_BY
-		"MATCH (a) WHERE id(a) = row.a rows=1 want=1",     // WROTE
+		"MERGE (n:Node {key: row[0]}) rows=2000 want=-1", // Dataset, first chunk
+		"MERGE (n:Node {key: row[0]}) rows=2 want=-1",    // Dataset, the rest
+		"MERGE (n:Node {key: row[0]}) rows=1 want=-1",    // Run
+		"MATCH (a) WHERE id(a) = row[0] rows=1 want=1",   // READ_BY
+		"MATCH (a) WHERE id(a) = row[0] rows=1 want=1",   // WROTE
 		"SET s.applied_offset = CASE WHEN s.applied_offset IS NULL OR s.applied_offset < $offset THEN $offset ELSE s.applied_offset END rows=0 want=-1",
 	}
 	if d := cmp.Diff(want, got); d != "" {
@@ -405,7 +407,7 @@ func TestStatements(t *testing.T) {
 	sts := p.statements()
 	first := sts[0].params["rows"].([]any)
 	for i := 1; i < len(first); i++ {
-		if first[i-1].(map[string]any)["key"].(string) >= first[i].(map[string]any)["key"].(string) {
+		if first[i-1].([]any)[0].(string) >= first[i].([]any)[0].(string) {
 			t.Fatalf("rows not in key order at %d", i)
 		}
 	}
@@ -538,18 +540,53 @@ func TestMisconfigured(t *testing.T) {
 // TestBindEndpoints: relationship rows get their endpoints' ids, and an
 // endpoint without one gets null, never a stale or zero id.
 func TestBindEndpoints(t *testing.T) {
-	rows := []any{
-		map[string]any{"from": "a", "to": "b", "a": int64(99), "b": int64(98)},
-		map[string]any{"from": "b", "to": "c"},
+	if edgeColumns[0] != "a" || edgeColumns[1] != "b" {
+		t.Fatalf("bindEndpoints writes columns 0 and 1, but the edge columns are %v", edgeColumns)
 	}
-	bindEndpoints(map[string]any{"rows": rows}, map[string]int64{"a": 0, "b": 7})
+	rows := []any{
+		[]any{int64(99), int64(98), map[string]any{}},
+		[]any{nil, nil, map[string]any{}},
+	}
+	bindEndpoints(map[string]any{"rows": rows}, [][2]string{{"a", "b"}, {"b", "c"}}, map[string]int64{"a": 0, "b": 7})
 	want := []any{
-		map[string]any{"from": "a", "to": "b", "a": int64(0), "b": int64(7)},
-		map[string]any{"from": "b", "to": "c", "a": int64(7), "b": nil},
+		[]any{int64(0), int64(7), map[string]any{}},
+		[]any{int64(7), nil, map[string]any{}},
 	}
 	if d := cmp.Diff(want, rows); d != "" {
 		t.Errorf("rows (-want +got):\n%s", d)
 	}
+}
+
+// TestRowColumns: rows have one value per column, and statements read
+// them by position.
+func TestRowColumns(t *testing.T) {
+	p, err := planWrite([]graph.Batch{{Offset: 1, Mutations: []graph.Mutation{
+		graph.NodeMutation(graph.Node{Key: graph.JobKey("ns", "j"), Label: graph.LabelJob}),
+		graph.NodeMutation(graph.Node{Key: graph.RunKey("11111111-2222-4333-8444-555555555555"), Label: graph.LabelRun}),
+		graph.EdgeMutation(graph.Edge{From: graph.RunKey("11111111-2222-4333-8444-555555555555"), Type: graph.EdgeRunOf, To: graph.JobKey("ns", "j")}),
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(p.nodes[graph.LabelJob][0].row()); n != len(nodeColumns) {
+		t.Errorf("a node row has %d values for %d columns", n, len(nodeColumns))
+	}
+	if n := len(p.edges[graph.EdgeRunOf][0].row()); n != len(edgeColumns) {
+		t.Errorf("an edge row has %d values for %d columns", n, len(edgeColumns))
+	}
+	// TestUpsertCypher checks which column each expression reads.
+	if all := upsertNodesCypher(graph.LabelJob) + upsertEdgesCypher(graph.EdgeRunOf); strings.Contains(all, "row.") {
+		t.Errorf("a statement reads a row field by name:\n%s", all)
+	}
+}
+
+// named is a row as a map from its column names, for comparisons.
+func named(columns []string, row []any) map[string]any {
+	m := make(map[string]any, len(columns))
+	for i, c := range columns {
+		m[c] = row[i]
+	}
+	return m
 }
 
 // TestCollectIDs reads the [key, id] pairs of a node statement and

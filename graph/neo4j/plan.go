@@ -226,31 +226,32 @@ func (c *change) setMap() map[string]any {
 	return m
 }
 
-// provenanceRow adds the provenance parameters provenanceSet reads.
-func (c *change) provenanceRow(row map[string]any) map[string]any {
-	row["fs"] = nanos(c.Prov.FirstSeen)
-	row["ls"] = nanos(c.Prov.LastSeen)
-	row["fo"] = offsetParam(c.Prov.FirstOffset)
-	row["lo"] = offsetParam(c.Prov.LastOffset)
-	return row
+// provenance is the provenance values provenanceSet reads, in the order
+// of the fs, ls, fo and lo columns.
+func (c *change) provenance() [4]any {
+	return [4]any{nanos(c.Prov.FirstSeen), nanos(c.Prov.LastSeen), offsetParam(c.Prov.FirstOffset), offsetParam(c.Prov.LastOffset)}
 }
 
-// row is the parameter row upsertNodesCypher reads for u.
-func (u *nodeUpsert) row() map[string]any {
-	r := map[string]any{"key": u.key, "set": u.setMap(), "keyFold": nil, "nameSet": false, "nameFold": nil}
+// row is the parameter row upsertNodesCypher reads for u (nodeColumns).
+func (u *nodeUpsert) row() []any {
+	var keyFold, nameFold any
+	nameSet := false
 	if f := fold(u.key); f != u.key {
-		r["keyFold"] = f
+		keyFold = f
 	}
 	if v, ok := u.Patch["name"]; ok {
-		r["nameSet"] = true
+		nameSet = true
 		if s, isString := v.(string); isString {
-			r["nameFold"] = fold(s)
+			nameFold = fold(s)
 		}
 	}
-	return u.provenanceRow(r)
+	p := u.provenance()
+	return []any{u.key, u.setMap(), keyFold, nameSet, nameFold, p[0], p[1], p[2], p[3]}
 }
 
-// row is the parameter row upsertEdgesCypher reads for u.
-func (u *edgeUpsert) row() map[string]any {
-	return u.provenanceRow(map[string]any{"from": u.from, "to": u.to, "set": u.setMap()})
+// row is the parameter row upsertEdgesCypher reads for u (edgeColumns),
+// its endpoints' ids still null: bindEndpoints sets them.
+func (u *edgeUpsert) row() []any {
+	p := u.provenance()
+	return []any{nil, nil, u.setMap(), p[0], p[1], p[2], p[3]}
 }
