@@ -580,9 +580,15 @@ func (s prepStore) Apply(ctx context.Context, batches ...graph.Batch) error {
 // 1's write is then held until the caller closes store.gate.
 func startGatedWrite(t *testing.T) (*Pipeline, prepStore, *memStore) {
 	t.Helper()
+	return startGatedWriteWith(t, Options{})
+}
+
+// startGatedWriteWith is startGatedWrite with the given options.
+func startGatedWriteWith(t *testing.T, opts Options) (*Pipeline, prepStore, *memStore) {
+	t.Helper()
 	log, mem := newMemLog(), &memStore{nodes: map[string]int{}}
 	store := prepStore{memStore: mem, gate: make(chan struct{}), prepared: make(chan []int64, 16)}
-	p, _ := startPipeline(t, log, store, Options{})
+	p, _ := startPipeline(t, log, store, opts)
 
 	p.Submit(t.Context(), []Input{in(`{"id":"a"}`)})
 	if got := <-store.prepared; !slices.Equal(got, []int64{1}) {
@@ -650,6 +656,53 @@ func TestSmallGroupsGatherWhileTheStoreWrites(t *testing.T) {
 		t.Errorf("store offsets %v, want 1..4 in order", mem.offsets)
 	}
 	mem.mu.Unlock()
+}
+
+// TestApplyTakesQueuedGroupsUpToMaxApplyRecords: the applier merges the
+// groups queued behind a write into one Apply until it holds
+// MaxApplyRecords records, and leaves the rest for the next.
+func TestApplyTakesQueuedGroupsUpToMaxApplyRecords(t *testing.T) {
+	p, store, mem := startGatedWriteWith(t, Options{MaxApplyRecords: 5})
+	// Offset 1's write is held; four requests of three events follow.
+	for r := range 4 {
+		var ins []Input
+		for i := range 3 {
+			ins = append(ins, in(fmt.Sprintf(`{"id":"r%d-%d"}`, r, i)))
+		}
+		p.Submit(t.Context(), ins)
+	}
+	if got := <-store.prepared; !slices.Equal(got, []int64{2, 3, 4, 5, 6, 7}) {
+		t.Fatalf("second plan %v, want two groups (6 records, the first count at or over 5): [2 .. 7]", got)
+	}
+	close(store.gate)
+	if got := <-store.prepared; !slices.Equal(got, []int64{8, 9, 10, 11, 12, 13}) {
+		t.Fatalf("third plan %v, want the other two groups: [8 .. 13]", got)
+	}
+	if err := p.WaitApplied(t.Context(), 13); err != nil {
+		t.Fatal(err)
+	}
+	mem.mu.Lock()
+	defer mem.mu.Unlock()
+	if len(mem.offsets) != 13 || !slices.IsSorted(mem.offsets) {
+		t.Errorf("store offsets %v, want 1..13 in order", mem.offsets)
+	}
+}
+
+func TestApplyAndBacklogBounds(t *testing.T) {
+	for _, tc := range []struct {
+		opts                   Options
+		wantApply, wantBacklog int
+	}{
+		{Options{}, 8000, 8000},
+		{Options{MaxApplyRecords: 20_000}, 20_000, 20_000}, // the backlog holds at least one Apply
+		{Options{MaxApplyRecords: 20, MaxBacklogRecords: 50}, 20, 50},
+	} {
+		p := New(newMemLog(), &memStore{nodes: map[string]int{}}, nil, Formats{"test/unit": testFormat}, tc.opts)
+		if p.opts.MaxApplyRecords != tc.wantApply || p.backlog.limit != tc.wantBacklog || cap(p.toApply) < tc.wantBacklog {
+			t.Errorf("%+v: apply %d, backlog %d (channel %d); want %d, %d", tc.opts,
+				p.opts.MaxApplyRecords, p.backlog.limit, cap(p.toApply), tc.wantApply, tc.wantBacklog)
+		}
+	}
 }
 
 func TestPreparerFallsBackOnRefusalAndOutage(t *testing.T) {

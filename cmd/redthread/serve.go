@@ -50,6 +50,8 @@ type serveConfig struct {
 	ShutdownTimeout time.Duration
 	PprofListen     string
 	AwaitProjection bool
+	ApplyMax        int
+	ApplyBacklog    int
 	GCPercent       int
 	MLflow          mlflowFlags
 }
@@ -72,6 +74,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Var(&c.AllowedOrigins, "allowed-origin", "extra Origin allowed for GraphQL websockets (repeatable; same-origin and loopback always are)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to let in-flight requests finish on shutdown")
 	fs.BoolVar(&c.AwaitProjection, "await-projection", false, "answer ingest only once events are applied to the graph too (slower); by default the answer comes once they are durable in the log, and queries wait for the graph to catch up")
+	fs.IntVar(&c.ApplyMax, "apply-max-records", 8000, "most events projected onto the graph in one store transaction under load: larger ones merge more repeated nodes and edges (less CPU per event), at the cost of memory")
+	fs.IntVar(&c.ApplyBacklog, "apply-backlog-records", 8000, "most events acknowledged but not yet taken for projection; beyond it acknowledgements slow to the projection's pace. Bounds memory and how long a query waits for its own writes under full load (at least -apply-max-records)")
 	fs.IntVar(&c.GCPercent, "gc-percent", defaultGCPercent, "Go garbage collector target: heap growth, in percent, between collections (0: Go's default of 100); ignored when the GOGC environment variable is set")
 	c.MLflow.register(fs)
 	fs.StringVar(&c.PprofListen, "pprof-listen", "", "serve Go's net/http/pprof profiles on this separate address (e.g. 127.0.0.1:6060); empty: off")
@@ -81,6 +85,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "serve takes no arguments (got %q)\n", fs.Args())
 		return errUsage
+	}
+	if c.ApplyMax < 1 || c.ApplyBacklog < 1 {
+		return fmt.Errorf("-apply-max-records %d, -apply-backlog-records %d: want 1 or more", c.ApplyMax, c.ApplyBacklog)
 	}
 	logger, err := newLogger(c.LogLevel, c.LogFormat, stderr)
 	if err != nil {
@@ -289,7 +296,8 @@ func serve(ctx context.Context, c serveConfig, logger *slog.Logger, stdout io.Wr
 	hub := pubsub.New()
 	defer hub.Close()
 	pipeline := ingest.New(log, store, hub, formats(validator),
-		ingest.Options{Logger: logger, Registerer: reg, AwaitProjection: c.AwaitProjection, ApplyTimeout: 15 * time.Second})
+		ingest.Options{Logger: logger, Registerer: reg, AwaitProjection: c.AwaitProjection, ApplyTimeout: 15 * time.Second,
+			MaxApplyRecords: c.ApplyMax, MaxBacklogRecords: c.ApplyBacklog})
 	ml, err := newMLflowParts(c.MLflow, pipeline, log, store, reg, logger)
 	if err != nil {
 		return err
