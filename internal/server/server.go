@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -171,14 +172,22 @@ func (s *Server) auth(next http.Handler) http.Handler {
 	})
 }
 
+// ConsistencyHeader is the request header with which a GraphQL query
+// chooses not to wait for the graph to catch up: "eventual" answers from
+// the graph as it is, which under heavy ingest may lag the log by the
+// events queued for projection.
+const ConsistencyHeader = "Redthread-Consistency"
+
 // readYourWrites makes a query wait (at most ReadWait) until the graph has
 // applied every event acknowledged before the query arrived. Ingest replies
 // as soon as events are durable and the graph is projected just behind, so
 // without this a client could post an event and not find it at once.
-// Websocket subscriptions are not delayed.
+// Websocket subscriptions are not delayed, nor are queries that ask for
+// eventual consistency (ConsistencyHeader).
 func (s *Server) readYourWrites(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Upgrade") == "" && s.opts.Ingester.Status().StoreHealth == nil {
+		eventual := strings.EqualFold(r.Header.Get(ConsistencyHeader), "eventual")
+		if !eventual && r.Header.Get("Upgrade") == "" && s.opts.Ingester.Status().StoreHealth == nil {
 			ctx, cancel := context.WithTimeout(r.Context(), s.opts.ReadWait)
 			_ = s.opts.Ingester.WaitApplied(ctx, s.opts.Ingester.Head())
 			cancel()

@@ -301,9 +301,17 @@ func TestQueriesReadTheirWrites(t *testing.T) {
 	if resp.StatusCode != 200 || len(f.waited) != 1 || f.waited[0] != 42 {
 		t.Fatalf("status %d, waited for %v; want one wait for the head (42)", resp.StatusCode, f.waited)
 	}
+	resp, _ = post(t, srv.URL+"/graphql", []byte(`{"query":"{counts{totalNodes}}"}`), map[string]string{ConsistencyHeader: "Eventual"})
+	if resp.StatusCode != 200 || len(f.waited) != 1 {
+		t.Fatalf("status %d, waited for %v; a query asking for eventual consistency must not wait", resp.StatusCode, f.waited)
+	}
+	post(t, srv.URL+"/graphql", []byte(`{"query":"{counts{totalNodes}}"}`), map[string]string{ConsistencyHeader: "strong"})
+	if len(f.waited) != 2 {
+		t.Fatalf("waited for %v; any other consistency header value waits as none does", f.waited)
+	}
 	f.status = ingest.Status{StoreHealth: errors.New("down")}
 	post(t, srv.URL+"/graphql", []byte(`{"query":"{counts{totalNodes}}"}`), nil)
-	if len(f.waited) != 1 {
+	if len(f.waited) != 2 {
 		t.Fatal("a query must not wait for a store that is failing")
 	}
 }
