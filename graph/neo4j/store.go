@@ -326,9 +326,9 @@ func misconfigured(ctx context.Context, err error, u *url.URL, cfg Config) strin
 		conn  *neo4j.ConnectivityError
 	)
 	switch {
-	case errors.As(err, &dbErr) && dbErr.Code == "Neo.ClientError.Security.Unauthorized" && cfg.Username == "":
+	case errors.As(err, &dbErr) && dbErr.IsAuthenticationFailed() && cfg.Username == "":
 		return "it requires authentication, and no user is configured"
-	case errors.As(err, &dbErr) && dbErr.Code == "Neo.ClientError.Security.Unauthorized":
+	case errors.As(err, &dbErr) && dbErr.IsAuthenticationFailed():
 		return fmt.Sprintf("it refused the password of user %q", cfg.Username)
 	case errors.As(err, &dbErr) && dbErr.Code == "Neo.ClientError.Security.AuthenticationRateLimit":
 		return fmt.Sprintf("it refused the credentials of user %q too often in a row, and locks them out for a while", cfg.Username)
