@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redthread/redthread/graph"
@@ -36,12 +37,9 @@ func Map(ev *Event, offset int64) []graph.Mutation {
 	if ev == nil {
 		return nil
 	}
-	b := &builder{
-		prov:    graph.Provenance{FirstSeen: ev.EventTime(), LastSeen: ev.EventTime(), FirstOffset: offset, LastOffset: offset},
-		nodes:   make(map[string]*graph.Node, 32),
-		edges:   make(map[edgeID]*graph.Edge, 32),
-		derives: make(map[edgeID][]Transformation),
-	}
+	b := builders.Get().(*builder)
+	defer b.release()
+	b.prov = graph.Provenance{FirstSeen: ev.EventTime(), LastSeen: ev.EventTime(), FirstOffset: offset, LastOffset: offset}
 	switch {
 	case ev.RunEvent != nil:
 		b.runEvent(ev)
@@ -70,29 +68,89 @@ type builder struct {
 	edges   map[edgeID]*graph.Edge
 	derives map[edgeID][]Transformation
 
-	// Nodes and edges are carved out of these chunks, a few allocations
-	// instead of one each.
-	nodeChunk []graph.Node
-	edgeChunk []graph.Edge
+	// Nodes and edges are carved out of chunks that the builder keeps, so
+	// that mapping an event allocates little beyond what it returns.
+	nodeArena arena[graph.Node]
+	edgeArena arena[graph.Edge]
+	nodeRefs  []nodeRef
+	edgeRefs  []edgeRef
+}
+
+// builders holds builders between events: their maps, chunks and sort
+// buffers were a fifth of the bytes that ingest allocated per event.
+var builders = sync.Pool{New: func() any {
+	return &builder{
+		nodes:   make(map[string]*graph.Node, 32),
+		edges:   make(map[edgeID]*graph.Edge, 32),
+		derives: make(map[edgeID][]Transformation),
+	}
+}}
+
+// maxPooledEntries is the most nodes or edges a builder may have held to
+// go back to the pool: the maps keep their size when cleared, and one
+// huge event should not keep a huge builder alive.
+const maxPooledEntries = 1024
+
+// release clears b, so that it holds nothing of the event it mapped (the
+// returned mutations own copies of its nodes and edges), and puts it back
+// in the pool unless it grew large.
+func (b *builder) release() {
+	if len(b.nodes) > maxPooledEntries || len(b.edges) > maxPooledEntries {
+		return
+	}
+	clear(b.nodes)
+	clear(b.edges)
+	clear(b.derives)
+	b.nodeArena.reset()
+	b.edgeArena.reset()
+	clear(b.nodeRefs)
+	clear(b.edgeRefs)
+	b.nodeRefs, b.edgeRefs = b.nodeRefs[:0], b.edgeRefs[:0]
+	b.prov = graph.Provenance{}
+	builders.Put(b)
 }
 
 const chunkSize = 32
 
-func (b *builder) newNode() *graph.Node {
-	if len(b.nodeChunk) == cap(b.nodeChunk) {
-		b.nodeChunk = make([]graph.Node, 0, chunkSize)
-	}
-	b.nodeChunk = b.nodeChunk[:len(b.nodeChunk)+1]
-	return &b.nodeChunk[len(b.nodeChunk)-1]
+// An arena hands out pointers to zeroed values of T from chunks of
+// chunkSize, which it keeps for reuse: a pointer stays valid until reset.
+type arena[T any] struct {
+	chunks [][]T
+	used   int // values handed out since the last reset
 }
 
-func (b *builder) newEdge() *graph.Edge {
-	if len(b.edgeChunk) == cap(b.edgeChunk) {
-		b.edgeChunk = make([]graph.Edge, 0, chunkSize)
+func (a *arena[T]) new() *T {
+	c, i := a.used/chunkSize, a.used%chunkSize
+	if c == len(a.chunks) {
+		a.chunks = append(a.chunks, make([]T, chunkSize))
 	}
-	b.edgeChunk = b.edgeChunk[:len(b.edgeChunk)+1]
-	return &b.edgeChunk[len(b.edgeChunk)-1]
+	a.used++
+	return &a.chunks[c][i]
 }
+
+// reset zeroes the values handed out, dropping what they referenced.
+func (a *arena[T]) reset() {
+	for c := 0; c*chunkSize < a.used; c++ {
+		clear(a.chunks[c])
+	}
+	a.used = 0
+}
+
+// nodeRef and edgeRef are what mutations sorts: small pairs, so that no
+// mutation needs a second map lookup.
+type nodeRef struct {
+	key string
+	n   *graph.Node
+}
+
+type edgeRef struct {
+	id edgeID
+	e  *graph.Edge
+}
+
+func (b *builder) newNode() *graph.Node { return b.nodeArena.new() }
+
+func (b *builder) newEdge() *graph.Edge { return b.edgeArena.new() }
 
 // node upserts a node. It takes ownership of props (callers pass a fresh
 // map); facets are copied, since one event's facets feed several nodes.
@@ -148,24 +206,17 @@ func (b *builder) mutations() []graph.Mutation {
 			b.edge(id.typ, id.from, id.to, p, nil)
 		}
 	}
-	// Sort small (key, node) pairs: no second map lookup per mutation.
-	type nodeRef struct {
-		key string
-		n   *graph.Node
-	}
-	type edgeRef struct {
-		id edgeID
-		e  *graph.Edge
-	}
-	nodes := make([]nodeRef, 0, len(b.nodes))
+	nodes := b.nodeRefs[:0]
 	for k, n := range b.nodes {
 		nodes = append(nodes, nodeRef{k, n})
 	}
+	b.nodeRefs = nodes
 	slices.SortFunc(nodes, func(x, y nodeRef) int { return strings.Compare(x.key, y.key) })
-	edges := make([]edgeRef, 0, len(b.edges))
+	edges := b.edgeRefs[:0]
 	for id, e := range b.edges {
 		edges = append(edges, edgeRef{id, e})
 	}
+	b.edgeRefs = edges
 	slices.SortFunc(edges, func(x, y edgeRef) int {
 		if c := strings.Compare(x.id.from, y.id.from); c != 0 {
 			return c

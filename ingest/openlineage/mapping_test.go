@@ -3,7 +3,9 @@ package openlineage
 import (
 	"fmt"
 	"maps"
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -377,5 +379,45 @@ func TestMappingLimits(t *testing.T) {
 				t.Fatalf("%d transformations on %s", n, m.Edge.ID())
 			}
 		}
+	}
+}
+
+// TestMapReusesNothingItReturns maps fixtures over and over, from several
+// goroutines at once, and checks each result against the same fixture
+// mapped alone first: the builders Map keeps between calls must not leak
+// one event's nodes, edges or props into another's, nor change a result
+// once returned.
+func TestMapReusesNothingItReturns(t *testing.T) {
+	names := []string{"spark_column_lineage_big.json", "airflow_task_complete.json", "dbt_run_complete.json", "unicode_names.json", "dataset_event.json"}
+	events := make([]*Event, len(names))
+	want := make([][]graph.Mutation, len(names))
+	for i, name := range names {
+		events[i] = mustDecode(t, readFixture(t, name))
+		want[i] = Map(events[i], int64(i+1))
+		if len(want[i]) == 0 {
+			t.Fatalf("%s maps to nothing", name)
+		}
+	}
+	kept := Map(events[0], 1)
+	var wg sync.WaitGroup
+	errs := make(chan string, 4)
+	for g := range 4 {
+		wg.Go(func() {
+			for round := range 10 {
+				i := (g + round) % len(events)
+				if got := Map(events[i], int64(i+1)); !reflect.DeepEqual(want[i], got) {
+					errs <- fmt.Sprintf("%s, round %d: (-alone +pooled)\n%s", names[i], round, cmp.Diff(want[i], got))
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	if !reflect.DeepEqual(want[0], kept) {
+		t.Errorf("a result changed after later calls: (-want +got)\n%s", cmp.Diff(want[0], kept))
 	}
 }
