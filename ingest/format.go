@@ -21,6 +21,8 @@ type Event struct {
 // Decoder turns one input body into an Event, or returns a *graph.Error
 // naming what is wrong with it. It must be safe for concurrent use and must
 // be deterministic: the log is replayed through it to rebuild the graph.
+// The body is the decoder's to keep: the Event may share its memory, since
+// nobody modifies a body once it is submitted (see Input.Body).
 type Decoder func(body []byte) (Event, error)
 
 // Formats maps a format name (the part of a record's Source before the

@@ -8,9 +8,10 @@ import (
 // OpenLineage returns the decoder for the "openlineage" format: the lenient
 // decoder of ingest/openlineage, then (when v is not nil) strict validation
 // against the official JSON Schemas, then the mapping to graph mutations.
+// The event shares the body's memory (see Decoder).
 func OpenLineage(v *openlineage.Validator) Decoder {
 	return func(body []byte) (Event, error) {
-		ev, err := openlineage.Decode(body)
+		ev, err := openlineage.DecodeOwned(body)
 		if err != nil {
 			return Event{}, err
 		}

@@ -113,7 +113,9 @@ func (o *Options) defaults() {
 // Input is one body to ingest.
 type Input struct {
 	Source string // "<format>/<channel>", e.g. "openlineage/http"
-	Body   []byte // exactly as received, decompressed
+	// Body is the input exactly as received, decompressed. The log record
+	// and the decoded event keep it: never modify it once submitted.
+	Body []byte
 }
 
 // Result says what became of one Input.

@@ -80,7 +80,15 @@ const MaxWarnings = 100
 // outside START RUNNING COMPLETE ABORT FAIL OTHER (in any case), a RunEvent
 // without run.runId or job, a job or dataset without namespace or name, and
 // an object with none of run, job and dataset.
-func Decode(body []byte) (*Event, error) {
+func Decode(body []byte) (*Event, error) { return decode(body, true) }
+
+// DecodeOwned is Decode for a body the caller hands over: the event keeps
+// sub-slices of body (its facets, raw) rather than of a copy, so body must
+// never be modified afterwards. The ingest pipeline, which keeps every body
+// it accepts for the log anyway, decodes this way and saves the copy.
+func DecodeOwned(body []byte) (*Event, error) { return decode(body, false) }
+
+func decode(body []byte, copyBody bool) (*Event, error) {
 	first := firstByte(body)
 	switch {
 	case first == 0:
@@ -91,12 +99,16 @@ func Decode(body []byte) (*Event, error) {
 		}
 		return nil, graph.FieldErrorf(graph.EINVALID, "", "want a JSON object, got %s", jsonValueKind(first))
 	}
-	// The fast path reads the body in one pass, facets as sub-slices of one
-	// copy of it (the event must not share memory with the caller's buffer).
-	// Whatever it does not take on, errors included, encoding/json decodes
-	// from scratch, as it always did.
+	// The fast path reads the body in one pass, facets as sub-slices of it
+	// or, unless the caller handed it over, of one copy of it. Whatever it
+	// does not take on, errors included, encoding/json decodes from
+	// scratch, as it always did.
 	var w wireEvent
-	if scanWire(bytes.Clone(body), &w) != nil {
+	wire := body
+	if copyBody {
+		wire = bytes.Clone(body)
+	}
+	if scanWire(wire, &w) != nil {
 		w = wireEvent{}
 		if err := json.Unmarshal(body, &w); err != nil {
 			return nil, wireError(body, err)

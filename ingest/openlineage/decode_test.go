@@ -1,9 +1,12 @@
 package openlineage
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -476,4 +479,54 @@ func TestDecodeWarningsCapped(t *testing.T) {
 	if last := ev.Warnings[MaxWarnings]; last != "(event): 7 more warnings not listed" {
 		t.Fatalf("last warning %q", last)
 	}
+}
+
+// TestDecodeOwnedSharesDecodeCopies decodes every fixture both ways: the
+// events are equal; overwriting the body afterwards leaves Decode's event
+// as it was (it copied) and shows in DecodeOwned's (it shares, as its
+// callers are told).
+func TestDecodeOwnedSharesDecodeCopies(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no fixtures: %v", err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			orig, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			copied := mustDecode(t, bytes.Clone(orig))
+			ownedBody := bytes.Clone(orig)
+			owned, err := DecodeOwned(ownedBody)
+			if err != nil {
+				t.Fatalf("DecodeOwned: %v", err)
+			}
+			want := Map(copied, 1)
+			if diff := cmp.Diff(want, Map(owned, 1)); diff != "" {
+				t.Fatalf("DecodeOwned maps differently: (-Decode +DecodeOwned)\n%s", diff)
+			}
+			copiedBody := bytes.Clone(orig)
+			copied = mustDecode(t, copiedBody)
+			for i := range copiedBody {
+				copiedBody[i], ownedBody[i] = ' ', ' '
+			}
+			if diff := cmp.Diff(want, Map(copied, 1)); diff != "" {
+				t.Fatalf("Decode's event changed with its body: (-before +after)\n%s", diff)
+			}
+			if reflect.DeepEqual(want, Map(owned, 1)) && hasFacets(want) {
+				t.Fatal("DecodeOwned's facets did not share the body")
+			}
+		})
+	}
+}
+
+// hasFacets reports whether any mutation carries a facet.
+func hasFacets(muts []graph.Mutation) bool {
+	for _, m := range muts {
+		if len(m.Node.Facets) > 0 || len(m.Edge.Facets) > 0 {
+			return true
+		}
+	}
+	return false
 }
