@@ -7,10 +7,15 @@ import "strings"
 // at the key lengths Redthread's keys have.
 const nodeIDCacheSize = 1 << 17
 
-// nodeIDCache maps node keys to their ids, for the nodes that Apply has
-// seen committed. Nodes are never deleted and ids never change, so an entry
-// never goes stale; the cache only has to forget ids that were never
-// committed, which is why Apply adds its new ids only after its commit.
+// edgeCacheSize is how many edges each generation of the store's edge
+// cache holds, about 10–20 MB in all.
+const edgeCacheSize = 1 << 17
+
+// A generations cache remembers what Apply has seen committed: node keys
+// with their ids (nodeIDCache), and edges that exist (edgeCache). Nodes and
+// edges are never deleted and ids never change, so an entry never goes
+// stale; the cache only has to forget what was never committed, which is
+// why Apply adds its entries only after its commit.
 //
 // It is bounded with two generations, an approximation of LRU that costs
 // nothing per hit: new entries go to the current generation; a hit in the
@@ -18,39 +23,65 @@ const nodeIDCacheSize = 1 << 17
 // the previous one, and the old previous one is dropped.
 //
 // It is not safe for concurrent use; the Store guards it with applyMu.
-type nodeIDCache struct {
+type generations[K comparable, V any] struct {
 	size      int
-	cur, prev map[string]int64
+	own       func(K) K // a copy of a key that pins no caller's memory
+	cur, prev map[K]V
 }
 
-func newNodeIDCache(size int) *nodeIDCache {
-	return &nodeIDCache{size: max(size, 1), cur: map[string]int64{}}
+func newGenerations[K comparable, V any](size int, own func(K) K) *generations[K, V] {
+	return &generations[K, V]{size: max(size, 1), own: own, cur: map[K]V{}}
 }
 
-// get returns the id of key, if cached.
-func (c *nodeIDCache) get(key string) (int64, bool) {
-	if id, ok := c.cur[key]; ok {
-		return id, true
+// get returns the value of key, if cached.
+func (c *generations[K, V]) get(key K) (V, bool) {
+	if v, ok := c.cur[key]; ok {
+		return v, true
 	}
-	id, ok := c.prev[key]
+	v, ok := c.prev[key]
 	if ok {
-		c.add(key, id)
+		c.add(key, v)
 	}
-	return id, ok
+	return v, ok
 }
 
-// put records the id of key. The key is copied, so that the cache does not
-// pin the memory of whatever the key was sliced from.
-func (c *nodeIDCache) put(key string, id int64) {
+// put records the value of key.
+func (c *generations[K, V]) put(key K, v V) {
 	if _, ok := c.cur[key]; !ok {
-		c.add(key, id)
+		c.add(key, v)
 	}
 }
 
 // add puts a copy of key in the current generation.
-func (c *nodeIDCache) add(key string, id int64) {
+func (c *generations[K, V]) add(key K, v V) {
 	if len(c.cur) >= c.size {
-		c.prev, c.cur = c.cur, make(map[string]int64, c.size)
+		c.prev, c.cur = c.cur, make(map[K]V, c.size)
 	}
-	c.cur[strings.Clone(key)] = id
+	c.cur[c.own(key)] = v
+}
+
+// nodeIDCache maps node keys to their ids. Keys are copied, so that the
+// cache does not pin the memory of whatever a key was sliced from.
+type nodeIDCache = generations[string, int64]
+
+func newNodeIDCache(size int) *nodeIDCache {
+	return newGenerations[string, int64](size, strings.Clone)
+}
+
+// edgeRow identifies a row of the edges table.
+type edgeRow struct {
+	from, to int64
+	typ      string
+}
+
+// edgeCache holds edges known to exist, so that an upsert of one goes
+// straight to its update instead of first trying an insert that the
+// primary key refuses.
+type edgeCache = generations[edgeRow, struct{}]
+
+func newEdgeCache(size int) *edgeCache {
+	return newGenerations[edgeRow, struct{}](size, func(r edgeRow) edgeRow {
+		r.typ = strings.Clone(r.typ)
+		return r
+	})
 }

@@ -155,6 +155,7 @@ type Store struct {
 	// anyway, so that ids and their cache move in step with commits.
 	applyMu sync.Mutex
 	ids     *nodeIDCache // key → id of committed nodes; guarded by applyMu
+	edges   *edgeCache   // committed edges; guarded by applyMu
 
 	stmts storeStmts
 }
@@ -185,7 +186,7 @@ func OpenStore(path string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: p, ids: newNodeIDCache(nodeIDCacheSize)}
+	s := &Store{db: p, ids: newNodeIDCache(nodeIDCacheSize), edges: newEdgeCache(edgeCacheSize)}
 	queries := []string{insertNodeSQL, mergeNodeByIDSQL, seenNodeByIDSQL, mergeNodeByKeySQL, nodeIDSQL,
 		insertEdgeSQL, mergeEdgeSQL, seenEdgeSQL, countNodesSQL, countEdgesSQL, setAppliedSQL}
 	for i, dst := range s.stmts.all() {
@@ -264,7 +265,7 @@ func (s *Store) write(ctx context.Context, p *applyPlan) error {
 	// end, the driver starts a watcher goroutine per statement, which costs
 	// more than a small statement (see pools.begin). Apply checks ctx
 	// between statements instead, and rolls back if it ends.
-	a := applier{ctx: context.WithoutCancel(ctx), st: &s.stmts, ids: s.ids,
+	a := applier{ctx: context.WithoutCancel(ctx), st: &s.stmts, ids: s.ids, edges: s.edges,
 		added: map[string]int64{}, nodeCounts: map[graph.Label]int64{}, edgeCounts: map[graph.EdgeType]int64{}}
 	for _, op := range p.ops {
 		if err := ctx.Err(); err != nil {
@@ -291,10 +292,13 @@ func (s *Store) write(ctx context.Context, p *applyPlan) error {
 		return internal(ctx, "commit apply", err)
 	}
 	committed = true
-	// Only now are the new ids real: a rolled-back Apply leaves the cache
-	// as it was.
+	// Only now are the new ids and edges real: a rolled-back Apply leaves
+	// the caches as they were.
 	for k, id := range a.added {
 		s.ids.put(k, id)
+	}
+	for _, r := range a.written {
+		s.edges.put(r, struct{}{})
 	}
 	return nil
 }
@@ -305,6 +309,9 @@ type applier struct {
 	st    *storeStmts
 	ids   *nodeIDCache
 	added map[string]int64 // ids resolved in this transaction, cached on commit
+
+	edges   *edgeCache
+	written []edgeRow // edges upserted in this transaction, cached on commit
 
 	nodeCounts map[graph.Label]int64
 	edgeCounts map[graph.EdgeType]int64
@@ -383,7 +390,16 @@ func (a *applier) edge(e *edgeOp) error {
 		}
 		ids[i] = id
 	}
-	res, err := a.st.insertEdge.ExecContext(a.ctx, ids[0], string(e.typ), ids[1], e.insertProps, e.facets,
+	row := edgeRow{from: ids[0], to: ids[1], typ: string(e.typ)}
+	a.written = append(a.written, row)
+	if _, known := a.edges.get(row); known {
+		// Known to exist: update it, unless (which nothing does today) it
+		// was deleted since, and then insert it after all.
+		if updated, err := a.updateEdge(e, row); err != nil || updated {
+			return err
+		}
+	}
+	res, err := a.st.insertEdge.ExecContext(a.ctx, row.from, row.typ, row.to, e.insertProps, e.facets,
 		e.firstSeen, e.lastSeen, e.firstOffset, e.lastOffset)
 	if err != nil {
 		return internal(a.ctx, "insert edge", err)
@@ -396,15 +412,26 @@ func (a *applier) edge(e *edgeOp) error {
 		a.edgeCounts[e.typ]++
 		return nil
 	}
+	_, err = a.updateEdge(e, row)
+	return err
+}
+
+// updateEdge merges e into its row, and reports whether the row was there.
+func (a *applier) updateEdge(e *edgeOp, row edgeRow) (bool, error) {
 	st := a.st.seenEdge
 	if e.hasContent {
 		st = a.st.mergeEdge
 	}
-	if _, err := st.ExecContext(a.ctx, e.props, e.facets, nil, nil,
-		e.firstSeen, e.lastSeen, e.firstOffset, e.lastOffset, ids[0], string(e.typ), ids[1]); err != nil {
-		return internal(a.ctx, "update edge", err)
+	res, err := st.ExecContext(a.ctx, e.props, e.facets, nil, nil,
+		e.firstSeen, e.lastSeen, e.firstOffset, e.lastOffset, row.from, row.typ, row.to)
+	if err != nil {
+		return false, internal(a.ctx, "update edge", err)
 	}
-	return nil
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, internal(a.ctx, "update edge", err)
+	}
+	return n == 1, nil
 }
 
 // counts adds the rows this transaction inserted to the counts.
