@@ -17,7 +17,7 @@ export REDTHREAD_OL_PYTHON ?= $(OL_VENV)/bin/python
 NEO4J_EXTERNAL_URI := $(REDTHREAD_NEO4J_URI)
 export NEO4J_PORT ?= 7687
 
-.PHONY: run build web test unit deps deps-python deps-mlflow neo4j generate check-generated lint fuzz bench bench-go clean
+.PHONY: run build web test unit deps deps-python deps-mlflow neo4j generate check-generated lint fuzz bench bench-go pgo clean
 
 ## run: build and start Redthread on its embedded defaults (http://127.0.0.1:5050)
 run: build
@@ -68,6 +68,10 @@ check-generated:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+
+## pgo: re-profile the server under the bench workload into cmd/redthread/default.pgo (profile-guided optimisation)
+pgo:
+	./scripts/pgo-profile.sh
 
 ## fuzz: run every fuzz target for FUZZTIME each (seeds also run in `make test`)
 fuzz:
