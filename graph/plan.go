@@ -2,6 +2,7 @@ package graph
 
 import (
 	"maps"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -45,9 +46,10 @@ type Overlay struct {
 // mappers write them) are used in place and copied only once a later
 // upsert overlays them. A facet whose text is the one already merged under
 // its name (a dataset's schema, repeated by every event that names the
-// dataset) was validated then and is not parsed again.
+// dataset) was validated then and is not parsed again; props whose values
+// the patch already holds are skipped the same way.
 func (o *Overlay) Add(props Props, facets Facets, prov Provenance) error {
-	if len(props) > 0 {
+	if len(props) > 0 && !o.holds(props) {
 		patch, owned, err := NormalizePropsShared(props)
 		if err != nil {
 			return err
@@ -81,4 +83,41 @@ func (o *Overlay) Add(props Props, facets Facets, prov Provenance) error {
 	}
 	o.Prov.Merge(prov)
 	return nil
+}
+
+// holds reports whether every one of props is already in the patch with the
+// same canonical value, so that overlaying them would change nothing: the
+// fields of a dataset's schema, upserted again by every event that names
+// it, mostly are. Values of other types (and nulls) take the general path.
+func (o *Overlay) holds(props Props) bool {
+	if len(props) > len(o.Patch) {
+		return false
+	}
+	for k, v := range props {
+		old, ok := o.Patch[k]
+		if !ok {
+			return false
+		}
+		switch x := v.(type) {
+		case string:
+			if y, isString := old.(string); !isString || x != y {
+				return false
+			}
+		case int64:
+			if y, isInt := old.(int64); !isInt || x != y {
+				return false
+			}
+		case bool:
+			if y, isBool := old.(bool); !isBool || x != y {
+				return false
+			}
+		case []string:
+			if y, isList := old.([]string); !isList || !slices.Equal(x, y) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -62,5 +63,46 @@ func TestCheckStoreKey(t *testing.T) {
 		if ErrorCode(err) != EINVALID || ErrorField(err) != "batches[0].mutations[1].node.key" || err.(*Error).Message != msg {
 			t.Errorf("CheckStoreKey(%q) = %v, want EINVALID %q", key, err, msg)
 		}
+	}
+}
+
+// TestOverlaySkipsPropsItHolds checks the shortcut for props the patch
+// already holds: they leave the patch as it was (not even copied) while
+// provenance still merges, and anything else, a value of another type
+// included, takes the general path.
+func TestOverlaySkipsPropsItHolds(t *testing.T) {
+	first := Props{"name": "x", "n": int64(1), "tags": []string{"a"}, "ok": true, "gone": nil}
+	var o Overlay
+	if err := o.Add(first, nil, Provenance{LastOffset: 1}); err != nil {
+		t.Fatal(err)
+	}
+	same := func(p Props) bool {
+		return reflect.ValueOf(p).UnsafePointer() == reflect.ValueOf(first).UnsafePointer()
+	}
+	if err := o.Add(Props{"name": "x", "n": int64(1), "tags": []string{"a"}, "ok": true}, nil, Provenance{LastOffset: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if !same(o.Patch) || o.patchOwned || o.Prov.LastOffset != 2 {
+		t.Fatalf("held props: patch copied %v, owned %v, last offset %d", !same(o.Patch), o.patchOwned, o.Prov.LastOffset)
+	}
+	for _, tc := range []struct {
+		props Props
+		want  Props
+	}{
+		{Props{"n": 1}, Props{"name": "x", "n": int64(1), "tags": []string{"a"}, "ok": true, "gone": nil}},
+		{Props{"tags": []string{"a", "b"}}, Props{"name": "x", "n": int64(1), "tags": []string{"a", "b"}, "ok": true, "gone": nil}},
+		{Props{"tags": []string{"a", "c"}}, Props{"name": "x", "n": int64(1), "tags": []string{"a", "c"}, "ok": true, "gone": nil}},
+		{Props{"gone": nil, "ok": false}, Props{"name": "x", "n": int64(1), "tags": []string{"a", "c"}, "ok": false, "gone": nil}},
+		{Props{"new": "y"}, Props{"name": "x", "n": int64(1), "tags": []string{"a", "c"}, "ok": false, "gone": nil, "new": "y"}},
+	} {
+		if err := o.Add(tc.props, nil, Provenance{}); err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(tc.want, o.Patch); d != "" {
+			t.Fatalf("after %v (-want +got):\n%s", tc.props, d)
+		}
+	}
+	if same(o.Patch) || first["n"] != int64(1) || len(first) != 5 {
+		t.Fatalf("the general path wrote to the caller's props: %v", first)
 	}
 }
