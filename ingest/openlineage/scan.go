@@ -59,6 +59,12 @@ func (s *scanner) str() (lit []byte, esc, high bool, err error) {
 	d := s.data
 	start := s.pos
 	for i := start + 1; i < len(d); {
+		for i < len(d) && plainASCII[d[i]] {
+			i++
+		}
+		if i >= len(d) {
+			break
+		}
 		c := d[i]
 		switch {
 		case c == '"':
@@ -96,6 +102,16 @@ func (s *scanner) str() (lit []byte, esc, high bool, err error) {
 	}
 	return nil, false, false, errSlow
 }
+
+// plainASCII marks the bytes a string literal holds as they are and str
+// only has to step over: printable ASCII other than the quote and the
+// backslash.
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func isHexDigit(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
