@@ -206,13 +206,13 @@ func (b *builder) mutations() []graph.Mutation {
 			b.edge(id.typ, id.from, id.to, p, nil)
 		}
 	}
-	nodes := b.nodeRefs[:0]
+	nodes := slices.Grow(b.nodeRefs[:0], len(b.nodes))
 	for k, n := range b.nodes {
 		nodes = append(nodes, nodeRef{k, n})
 	}
 	b.nodeRefs = nodes
 	slices.SortFunc(nodes, func(x, y nodeRef) int { return strings.Compare(x.key, y.key) })
-	edges := b.edgeRefs[:0]
+	edges := slices.Grow(b.edgeRefs[:0], len(b.edges))
 	for id, e := range b.edges {
 		edges = append(edges, edgeRef{id, e})
 	}
