@@ -148,16 +148,12 @@ type edgeRef struct {
 	e  *graph.Edge
 }
 
-func (b *builder) newNode() *graph.Node { return b.nodeArena.new() }
-
-func (b *builder) newEdge() *graph.Edge { return b.edgeArena.new() }
-
 // node upserts a node. It takes ownership of props (callers pass a fresh
 // map); facets are copied, since one event's facets feed several nodes.
 func (b *builder) node(key string, label graph.Label, props graph.Props, facets graph.Facets) {
 	n := b.nodes[key]
 	if n == nil {
-		n = b.newNode()
+		n = b.nodeArena.new()
 		*n = graph.Node{Key: key, Label: label, Provenance: b.prov}
 		b.nodes[key] = n
 	}
@@ -181,7 +177,7 @@ func (b *builder) edge(typ graph.EdgeType, from, to string, props graph.Props, f
 	id := edgeID{from, typ, to}
 	e := b.edges[id]
 	if e == nil {
-		e = b.newEdge()
+		e = b.edgeArena.new()
 		*e = graph.Edge{Type: typ, From: from, To: to, Provenance: b.prov}
 		b.edges[id] = e
 	}
