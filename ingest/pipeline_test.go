@@ -674,6 +674,9 @@ func TestApplyTakesQueuedGroupsUpToMaxApplyRecords(t *testing.T) {
 	if got := <-store.prepared; !slices.Equal(got, []int64{2, 3, 4, 5, 6, 7}) {
 		t.Fatalf("second plan %v, want two groups (6 records, the first count at or over 5): [2 .. 7]", got)
 	}
+	// The committer answers a request before it queues the group for the
+	// applier: wait until the last two groups are both queued.
+	waitFor(t, func() bool { return len(p.toApply) == 2 })
 	close(store.gate)
 	if got := <-store.prepared; !slices.Equal(got, []int64{8, 9, 10, 11, 12, 13}) {
 		t.Fatalf("third plan %v, want the other two groups: [8 .. 13]", got)
