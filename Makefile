@@ -12,8 +12,9 @@ OL_VERSION := 1.54.0
 FUZZTIME   ?= 30s
 BENCHTIME  ?= 1x
 export REDTHREAD_OL_PYTHON ?= $(OL_VENV)/bin/python
-# A REDTHREAD_NEO4J_URI from the environment names the Neo4j the tests use;
-# without one, `make test` starts deploy/local/neo4j on NEO4J_PORT.
+# The Neo4j the tests use (scripts/neo4j-for-tests.sh): REDTHREAD_NEO4J_URI
+# when set; else, where a Docker engine answers, containers the tests start
+# with testcontainers-go; else deploy/local/neo4j, on NEO4J_PORT.
 NEO4J_EXTERNAL_URI := $(REDTHREAD_NEO4J_URI)
 export NEO4J_PORT ?= 7687
 
@@ -41,9 +42,10 @@ deps-python:
 deps-mlflow:
 	./deploy/local/mlflow/mlflow.sh install
 
-## test: install what the tests need, then lint, check generated code and run every test with -race
-test: deps neo4j lint check-generated unit
-test: export REDTHREAD_NEO4J_URI ?= bolt://127.0.0.1:$(NEO4J_PORT)
+## test: install what the tests need, get Neo4j ready, then lint, check generated code and run every test with -race
+test: deps lint check-generated
+	neo4j_env=$$(./scripts/neo4j-for-tests.sh) && eval "$$neo4j_env" && \
+	  $(GO) test -race -count=1 -timeout 30m ./...
 
 ## neo4j: start a real Neo4j 5.26 on 127.0.0.1:$(NEO4J_PORT) (deploy/local/neo4j), unless REDTHREAD_NEO4J_URI names one
 neo4j:
@@ -53,6 +55,7 @@ else
 	@echo "neo4j: using REDTHREAD_NEO4J_URI=$(NEO4J_EXTERNAL_URI); not starting one"
 endif
 
+## unit: every test, against the Neo4j the environment names (make test chooses one itself)
 unit:
 	$(GO) test -race -count=1 -timeout 30m ./...
 

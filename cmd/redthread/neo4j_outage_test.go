@@ -36,9 +36,12 @@ func (n privateNeo4j) run(t *testing.T, action string) {
 }
 
 // needNeo4j says whether the Neo4j tests should run: in CI, and wherever
-// make test set up Neo4j (REDTHREAD_NEO4J_URI).
+// make test set up Neo4j (REDTHREAD_NEO4J_URI, or REDTHREAD_NEO4J_DOCKER=1
+// when the tests start theirs in Docker). These tests run a private server
+// of their own with deploy/local/neo4j either way: they stop, restart and
+// reconfigure it.
 func needNeo4j(t *testing.T) {
-	if os.Getenv("REDTHREAD_NEO4J_URI") == "" && !inCI() {
+	if os.Getenv("REDTHREAD_NEO4J_URI") == "" && os.Getenv("REDTHREAD_NEO4J_DOCKER") != "1" && !inCI() {
 		t.Skip("Neo4j tests run under `make test` (REDTHREAD_NEO4J_URI unset)")
 	}
 }

@@ -2,6 +2,7 @@ package neo4j_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -11,14 +12,36 @@ import (
 	"github.com/redthread/redthread/graph"
 	"github.com/redthread/redthread/graph/neo4j"
 	"github.com/redthread/redthread/graph/storetest"
+	"github.com/redthread/redthread/internal/neo4jtest"
 	"go.uber.org/goleak"
 )
 
-// TestMain checks that a closed Store leaves no goroutine behind.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain starts a Neo4j container when the environment asks for one
+// (see internal/neo4jtest), and checks that a closed Store leaves no
+// goroutine behind.
+func TestMain(m *testing.M) {
+	stop, err := neo4jtest.Setup(os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	stop()
+	if code == 0 {
+		// The Docker client testcontainers used may keep idle connections
+		// a little after the container is gone; they are not the Store's.
+		if err := goleak.Find(goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
+			goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop")); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
-// The tests run against a real Neo4j named by these variables; `make test`
-// starts one (deploy/local/neo4j) and sets the URI.
+// The tests run against a real Neo4j named by these variables: `make test`
+// starts one (deploy/local/neo4j) and sets the URI, or, where a Docker
+// engine answers, TestMain starts a container and sets it.
 const (
 	envURI      = "REDTHREAD_NEO4J_URI"
 	envUser     = "REDTHREAD_NEO4J_USER"
@@ -33,8 +56,9 @@ func serverConfig(t testing.TB) neo4j.Config {
 	t.Helper()
 	uri := os.Getenv(envURI)
 	if uri == "" {
-		msg := envURI + " is not set: start a real Neo4j with `deploy/local/neo4j/neo4j.sh start` and set " +
-			envURI + "=$(deploy/local/neo4j/neo4j.sh uri), or run `make test`, which does both"
+		msg := envURI + " is not set: run `make test`, which gets a Neo4j ready; or start one with " +
+			"`deploy/local/neo4j/neo4j.sh start` and set " + envURI + "=$(deploy/local/neo4j/neo4j.sh uri); " +
+			"or, with a Docker engine, set " + neo4jtest.EnvDocker + "=1 (see internal/neo4jtest)"
 		if os.Getenv("CI") == "true" {
 			t.Fatal(msg)
 		}

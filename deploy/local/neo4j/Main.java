@@ -17,12 +17,15 @@ import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
  * 127.0.0.1, for Redthread's tests and local runs (deploy/local/neo4j).
  *
  * <p>Usage: {@code Main HOME_DIR PORT [PAGECACHE_MB]}. By default auth and
- * Bolt encryption are off: the server only listens on the loopback address.
+ * Bolt encryption are off: by default the server only listens on the loopback address.
  * Two environment variables turn them on, to test a secured server:
  * {@code NEO4J_PASSWORD} enables auth and sets the {@code neo4j} user's
  * password (8 characters at least), and {@code NEO4J_TLS_DIR} names a
  * directory holding {@code private.key} (PKCS#8 PEM, unencrypted) and
  * {@code public.crt} (PEM), after which Bolt accepts TLS connections only.
+ * {@code NEO4J_LISTEN_ADDRESS} (127.0.0.1 by default) is the address Bolt
+ * listens on; the container image ({@code neo4j.sh image}) sets 0.0.0.0,
+ * since Docker forwards its published port to the container's interface.
  * Memory is kept small (the page cache defaults to 128 MiB, transaction logs
  * are neither preallocated nor kept), because it shares a 2-core machine with
  * the rest of the build. It prints one ready line, then blocks until it is
@@ -43,10 +46,11 @@ public final class Main {
 
         String password = System.getenv().getOrDefault("NEO4J_PASSWORD", "");
         String tlsDir = System.getenv().getOrDefault("NEO4J_TLS_DIR", "");
+        String listen = System.getenv().getOrDefault("NEO4J_LISTEN_ADDRESS", "127.0.0.1");
 
         DatabaseManagementServiceBuilder builder = new DatabaseManagementServiceBuilder(home)
                 .setConfig(BoltConnector.enabled, true)
-                .setConfig(BoltConnector.listen_address, new SocketAddress("127.0.0.1", port))
+                .setConfig(BoltConnector.listen_address, new SocketAddress(listen, port))
                 .setConfig(BoltConnector.encryption_level, BoltConnector.EncryptionLevel.DISABLED)
                 .setConfig(GraphDatabaseSettings.auth_enabled, !password.isEmpty());
         if (!tlsDir.isEmpty()) {
@@ -88,7 +92,7 @@ public final class Main {
             setPassword(dbms, password);
         }
         dbms.database(GraphDatabaseSettings.DEFAULT_DATABASE_NAME).executeTransactionally("RETURN 1");
-        System.out.println(READY + port + " (home " + home + ", page cache " + pageCacheMiB + " MiB, auth "
+        System.out.println(READY + port + " (listening on " + listen + ", home " + home + ", page cache " + pageCacheMiB + " MiB, auth "
                 + (password.isEmpty() ? "off" : "on") + ", TLS " + (tlsDir.isEmpty() ? "off" : "required")
                 + ", logs " + home.resolve("logs") + ")");
         System.out.flush();

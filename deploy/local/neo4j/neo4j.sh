@@ -10,6 +10,9 @@
 #   neo4j.sh status   say whether it runs (exit 0) or not (exit 1)
 #   neo4j.sh uri      print the Bolt URI, e.g. bolt://127.0.0.1:7687
 #                     (bolt+s:// when NEO4J_TLS_DIR is set)
+#   neo4j.sh image    build a Docker image of this same server, for a Docker
+#                     engine that cannot pull the official neo4j image (no
+#                     registry), and print its tag (see README.md)
 #
 # Environment (all optional):
 #   NEO4J_PORT          Bolt port (7687)
@@ -24,6 +27,10 @@
 #   NEO4J_TLS_DIR       turn TLS on (required) with private.key (PKCS#8 PEM)
 #                       and public.crt (PEM) from this directory; unset: off
 #   JAVA_HOME           a Java 17+ JDK (else java/javac on PATH)
+#   NEO4J_IMAGE         image: the tag to build (redthread/neo4j-local:VERSION)
+#   NEO4J_BASE_IMAGE    image: a local image with Java 17 on PATH to build on;
+#                       unset: redthread/jre17-base:bookworm, made once by
+#                       debootstrap from DEBIAN_MIRROR (http://deb.debian.org/debian)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -228,13 +235,80 @@ status() {
   return 1
 }
 
+# image builds a Docker image running this script's Neo4j (the same jars
+# and Main), for engines that cannot pull the official image. Its Bolt
+# port is 7687 on every interface of the container; auth and TLS stay off.
+# It is rebuilt only when the version or Main.java changed.
+image() {
+  command -v docker >/dev/null || { say "docker not found"; exit 1; }
+  docker info >/dev/null 2>&1 || { say "no Docker engine answers (docker info failed)"; exit 1; }
+  local v sum tag base ctx
+  v=$(version)
+  resolve "$v"
+  compile "$v"
+  sum=$(cat "$cache/$v/classes/.source-sha256")
+  tag=${NEO4J_IMAGE:-redthread/neo4j-local:$v}
+  if [ "$(docker image inspect -f '{{index .Config.Labels "org.redthread.main-sha256"}}' "$tag" 2>/dev/null)" = "$sum" ]; then
+    say "image $tag is current"
+    echo "$tag"
+    return 0
+  fi
+  base=${NEO4J_BASE_IMAGE:-redthread/jre17-base:bookworm}
+  if ! docker image inspect "$base" >/dev/null 2>&1; then
+    if [ -n "${NEO4J_BASE_IMAGE:-}" ]; then
+      say "base image $base is not in the engine"
+      exit 1
+    fi
+    command -v debootstrap >/dev/null || { say "debootstrap not found (apt-get install -y debootstrap)"; exit 1; }
+    local root
+    root=$(mktemp -d)
+    say "building $base: Debian bookworm (minbase) with openjdk-17-jre-headless, by debootstrap (first time only)"
+    if ! debootstrap --variant=minbase --include=openjdk-17-jre-headless bookworm "$root" \
+      "${DEBIAN_MIRROR:-http://deb.debian.org/debian}" >"$cache/debootstrap.log" 2>&1; then
+      say "debootstrap failed; last lines of $cache/debootstrap.log:"
+      tail -n 20 "$cache/debootstrap.log" >&2
+      rm -rf "$root"
+      exit 1
+    fi
+    tar -C "$root" -c . | docker import - "$base" >/dev/null
+    rm -rf "$root"
+  fi
+  ctx=$(mktemp -d)
+  cp -r "$cache/$v/lib" "$cache/$v/classes" "$ctx/"
+  {
+    echo "FROM $base"
+    echo "COPY lib /opt/neo4j/lib"
+    echo "COPY classes /opt/neo4j/classes"
+    echo "ENV NEO4J_LISTEN_ADDRESS=0.0.0.0"
+    echo "EXPOSE 7687"
+    echo "LABEL org.redthread.main-sha256=$sum org.redthread.neo4j-version=$v"
+    echo 'ENTRYPOINT ["java", "-Xmx1g", "-Xms64m", "-XX:+UseSerialGC",' \
+      '"--add-opens=java.base/java.nio=ALL-UNNAMED", "--add-opens=java.base/java.io=ALL-UNNAMED",' \
+      '"--add-opens=java.base/sun.nio.ch=ALL-UNNAMED", "--add-opens=java.base/java.lang=ALL-UNNAMED",' \
+      '"-Dio.netty.tryReflectionSetAccessible=true",' \
+      '"-cp", "/opt/neo4j/lib/*:/opt/neo4j/classes", "Main", "/data", "7687"]'
+  } >"$ctx/Dockerfile"
+  say "building image $tag"
+  # The classic builder needs no buildx plugin, which an engine without a
+  # registry is likely to lack as well.
+  if ! DOCKER_BUILDKIT=0 docker build -q -t "$tag" "$ctx" >"$cache/image-build.log" 2>&1; then
+    say "docker build failed; last lines of $cache/image-build.log:"
+    tail -n 20 "$cache/image-build.log" >&2
+    rm -rf "$ctx"
+    exit 1
+  fi
+  rm -rf "$ctx"
+  echo "$tag"
+}
+
 case "${1:-}" in
   start) start ;;
+  image) image ;;
   stop) stop ;;
   status) status ;;
   uri) uri ;;
   *)
-    echo "usage: $0 start|stop|status|uri" >&2
+    echo "usage: $0 start|stop|status|uri|image" >&2
     exit 2
     ;;
 esac
