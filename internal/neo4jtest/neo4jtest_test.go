@@ -24,22 +24,29 @@ func noEngine(t *testing.T) {
 	t.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
 }
 
-func TestSetupLeavesANamedServerAlone(t *testing.T) {
-	noEngine(t)
-	t.Setenv(EnvURI, "bolt://db.example:7687")
-	t.Setenv(EnvDocker, "1") // the URI wins even over an explicit request
+// setupDoesNothing runs Setup and its stop, and checks that they neither
+// failed, nor wrote anything, nor changed REDTHREAD_NEO4J_URI from want.
+func setupDoesNothing(t *testing.T, want string) {
+	t.Helper()
 	var log bytes.Buffer
 	stop, err := Setup(&log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	stop()
-	if got := os.Getenv(EnvURI); got != "bolt://db.example:7687" {
-		t.Errorf("%s = %q after Setup and stop, want it untouched", EnvURI, got)
+	if got := os.Getenv(EnvURI); got != want {
+		t.Errorf("%s = %q after Setup and stop, want %q: Setup had nothing to start", EnvURI, got, want)
 	}
 	if log.Len() != 0 {
-		t.Errorf("Setup wrote %q; it has nothing to do", log.String())
+		t.Errorf("Setup wrote %q, want nothing", log.String())
 	}
+}
+
+func TestSetupLeavesANamedServerAlone(t *testing.T) {
+	noEngine(t)
+	t.Setenv(EnvURI, "bolt://db.example:7687")
+	t.Setenv(EnvDocker, "1") // the URI wins even over an explicit request
+	setupDoesNothing(t, "bolt://db.example:7687")
 }
 
 func TestSetupStartsNothingWithoutAnEngineOrWhenToldNot(t *testing.T) {
@@ -56,18 +63,7 @@ func TestSetupStartsNothingWithoutAnEngineOrWhenToldNot(t *testing.T) {
 			t.Setenv(EnvURI, "")
 			t.Setenv(EnvDocker, c.docker)
 			t.Setenv(EnvImage, "example.invalid/neo4j:5.26")
-			var log bytes.Buffer
-			stop, err := Setup(&log)
-			if err != nil {
-				t.Fatal(err)
-			}
-			stop()
-			if got := os.Getenv(EnvURI); got != "" {
-				t.Errorf("%s = %q, want unset: no container was asked for or possible", EnvURI, got)
-			}
-			if log.Len() != 0 {
-				t.Errorf("Setup wrote %q, want nothing", log.String())
-			}
+			setupDoesNothing(t, "")
 		})
 	}
 }
