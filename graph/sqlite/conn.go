@@ -14,6 +14,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -125,6 +126,11 @@ type schema struct {
 	version   int
 	stmts     []string
 	onChange  string // what the operator should do about a different version
+	// upgrades[v] are the statements that take a file of layout version v
+	// to v+1, run before stmts. A file older than the build is upgraded
+	// when every step to the build's version is here, and refused with
+	// onChange otherwise.
+	upgrades map[int][]string
 }
 
 // openPools opens the writer (in WAL mode, with the given durability and
@@ -187,24 +193,55 @@ func openPools(ctx context.Context, path string, sync syncMode, sch schema, extr
 // createSchema creates sch's tables if they do not exist and checks the
 // layout version recorded in the file.
 func createSchema(ctx context.Context, w *sql.DB, path string, sch schema) error {
-	stmts := append([]string{
-		`CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL)`,
-	}, sch.stmts...)
-	for _, stmt := range stmts {
-		if _, err := w.ExecContext(ctx, stmt); err != nil {
-			return graph.Internal(fmt.Errorf("sqlite: create %s schema in %s: %w", sch.component, path, err))
-		}
-	}
-	var version int
-	err := w.QueryRowContext(ctx, `INSERT INTO schema_versions (component, version) VALUES (?, ?)
-		ON CONFLICT (component) DO UPDATE SET version = version
-		RETURNING version`, sch.component, sch.version).Scan(&version)
+	// One transaction (BEGIN IMMEDIATE, from the DSN's _txlock), so that two
+	// processes opening an old file do not both upgrade it, and a failed
+	// upgrade leaves the file as it was.
+	tx, err := w.BeginTx(ctx, nil)
 	if err != nil {
+		return graph.Internal(fmt.Errorf("sqlite: create %s schema in %s: %w", sch.component, path, err))
+	}
+	defer tx.Rollback()
+	exec := func(what, stmt string) error {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return graph.Internal(fmt.Errorf("sqlite: %s %s schema in %s: %w", what, sch.component, path, err))
+		}
+		return nil
+	}
+	if err := exec("create", `CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	version := sch.version // a new file
+	err = tx.QueryRowContext(ctx, `SELECT version FROM schema_versions WHERE component = ?`, sch.component).Scan(&version)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return graph.Internal(fmt.Errorf("sqlite: read %s schema version in %s: %w", sch.component, path, err))
+	}
+	for version < sch.version {
+		steps, ok := sch.upgrades[version]
+		if !ok {
+			break
+		}
+		for _, stmt := range steps {
+			if err := exec(fmt.Sprintf("upgrade from version %d the", version), stmt); err != nil {
+				return err
+			}
+		}
+		version++
 	}
 	if version != sch.version {
 		return graph.Errorf(graph.ECONFLICT, "sqlite: %s holds a %s of layout version %d; this build reads version %d: %s",
 			path, sch.component, version, sch.version, sch.onChange)
+	}
+	for _, stmt := range sch.stmts {
+		if err := exec("create", stmt); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_versions (component, version) VALUES (?, ?)
+		ON CONFLICT (component) DO UPDATE SET version = excluded.version`, sch.component, version); err != nil {
+		return graph.Internal(fmt.Errorf("sqlite: record %s schema version in %s: %w", sch.component, path, err))
+	}
+	if err := tx.Commit(); err != nil {
+		return graph.Internal(fmt.Errorf("sqlite: create %s schema in %s: %w", sch.component, path, err))
 	}
 	return nil
 }

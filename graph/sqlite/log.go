@@ -22,11 +22,18 @@ const (
 // logSchema creates the event log's tables. event_log_stats keeps the
 // totals up to date inside each Append, so Stats is one row read rather
 // than a scan of every body.
+//
+// Layout versions: 1, the first; 2 adds event_log.encoding, so that bodies
+// can be stored compressed (see encodeBody). Version 1 files are upgraded
+// in place when opened: their rows keep encoding 0, the body as received.
 var logSchema = schema{
 	component: "event log",
-	version:   1,
-	onChange:  "open it with a build that migrates it; never delete the log, it is the system of record",
-	stmts:     logTables,
+	version:   2,
+	upgrades: map[int][]string{
+		1: {`ALTER TABLE event_log ADD COLUMN encoding INTEGER NOT NULL DEFAULT 0`},
+	},
+	onChange: "open it with a build that migrates it; never delete the log, it is the system of record",
+	stmts:    logTables,
 }
 
 var logTables = []string{
@@ -37,7 +44,8 @@ var logTables = []string{
 		kind       TEXT    NOT NULL,
 		sha256     TEXT    NOT NULL UNIQUE,
 		producer   TEXT    NOT NULL,
-		body       BLOB    NOT NULL
+		body       BLOB    NOT NULL,
+		encoding   INTEGER NOT NULL DEFAULT 0 -- bodyEncoding: 0 raw, 1 S2
 	)`,
 	`CREATE TABLE IF NOT EXISTS event_log_stats (
 		id      INTEGER PRIMARY KEY CHECK (id = 1),
@@ -81,8 +89,8 @@ func OpenLog(path string) (*Log, error) {
 		}
 		*dst, err = p.wc.PrepareContext(ctx, query)
 	}
-	prepare(&l.insert, `INSERT INTO event_log (received, source, kind, sha256, producer, body)
-		VALUES (?, ?, ?, ?, ?, ?)
+	prepare(&l.insert, `INSERT INTO event_log (received, source, kind, sha256, producer, body, encoding)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (sha256) DO NOTHING
 		RETURNING log_offset`)
 	prepare(&l.existing, `SELECT log_offset FROM event_log WHERE sha256 = ?`)
@@ -133,6 +141,7 @@ func (l *Log) Append(ctx context.Context, recs []graph.Record) ([]graph.AppendRe
 	stmtCtx := context.WithoutCancel(ctx)
 
 	results := make([]graph.AppendResult, len(recs))
+	var scratch []byte // compressed bodies, each written before the next is made
 	var added, bytes int64
 	for i, r := range recs {
 		received := r.Received
@@ -143,8 +152,9 @@ func (l *Log) Append(ctx context.Context, recs []graph.Record) ([]graph.AppendRe
 		if body == nil {
 			body = []byte{} // NOT NULL: an empty input is still an input
 		}
+		stored, enc := encodeBody(body, &scratch)
 		var off int64
-		err := l.insert.QueryRowContext(stmtCtx, timeToNanos(received), r.Source, r.Kind, hashes[i], r.Producer, body).Scan(&off)
+		err := l.insert.QueryRowContext(stmtCtx, timeToNanos(received), r.Source, r.Kind, hashes[i], r.Producer, stored, int(enc)).Scan(&off)
 		switch {
 		case err == nil:
 			results[i] = graph.AppendResult{Offset: off}
@@ -179,7 +189,7 @@ func (l *Log) Read(ctx context.Context, after int64, limit int) ([]graph.Record,
 		limit = DefaultReadLimit
 	}
 	limit = min(limit, MaxReadLimit)
-	rows, err := l.db.r.QueryContext(ctx, `SELECT log_offset, received, source, kind, sha256, producer, body
+	rows, err := l.db.r.QueryContext(ctx, `SELECT log_offset, received, source, kind, sha256, producer, body, encoding
 		FROM event_log WHERE log_offset > ? ORDER BY log_offset LIMIT ?`, max(after, 0), limit)
 	if err != nil {
 		return nil, internal(ctx, "read log", err)
@@ -187,12 +197,10 @@ func (l *Log) Read(ctx context.Context, after int64, limit int) ([]graph.Record,
 	defer rows.Close()
 	recs := make([]graph.Record, 0, min(limit, 256))
 	for rows.Next() {
-		var r graph.Record
-		var received int64
-		if err := rows.Scan(&r.Offset, &received, &r.Source, &r.Kind, &r.SHA256, &r.Producer, &r.Body); err != nil {
-			return nil, internal(ctx, "read log record", err)
+		r, err := scanRecord(ctx, rows)
+		if err != nil {
+			return nil, err
 		}
-		r.Received = nanosToTime(received)
 		recs = append(recs, r)
 	}
 	if err := rows.Err(); err != nil {
@@ -205,7 +213,7 @@ func (l *Log) Read(ctx context.Context, after int64, limit int) ([]graph.Record,
 // hex); ok is false when the log holds none. It uses the hash's unique
 // index.
 func (l *Log) BySHA256(ctx context.Context, sha string) (rec graph.Record, ok bool, err error) {
-	return l.one(ctx, `SELECT log_offset, received, source, kind, sha256, producer, body
+	return l.one(ctx, `SELECT log_offset, received, source, kind, sha256, producer, body, encoding
 		FROM event_log WHERE sha256 = ?`, sha)
 }
 
@@ -214,23 +222,43 @@ func (l *Log) BySHA256(ctx context.Context, sha string) (rec graph.Record, ok bo
 // quick for a source written often (such as a poller's cursor) and a full
 // scan for one never written.
 func (l *Log) LatestFrom(ctx context.Context, source string) (rec graph.Record, ok bool, err error) {
-	return l.one(ctx, `SELECT log_offset, received, source, kind, sha256, producer, body
+	return l.one(ctx, `SELECT log_offset, received, source, kind, sha256, producer, body, encoding
 		FROM event_log WHERE source = ? ORDER BY log_offset DESC LIMIT 1`, source)
 }
 
 // one reads the single record a query selects.
 func (l *Log) one(ctx context.Context, query string, args ...any) (graph.Record, bool, error) {
-	var r graph.Record
-	var received int64
-	err := l.db.r.QueryRowContext(ctx, query, args...).Scan(&r.Offset, &received, &r.Source, &r.Kind, &r.SHA256, &r.Producer, &r.Body)
+	r, err := scanRecord(ctx, l.db.r.QueryRowContext(ctx, query, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return graph.Record{}, false, nil
 	}
 	if err != nil {
-		return graph.Record{}, false, internal(ctx, "read log record", err)
+		return graph.Record{}, false, err
 	}
-	r.Received = nanosToTime(received)
 	return r, true, nil
+}
+
+// scanRecord reads one row of the record columns the log's queries select,
+// decoding its body. sql.ErrNoRows is returned as is; any other failure is
+// an EINTERNAL error naming the record's offset when it is known.
+func scanRecord(ctx context.Context, row interface{ Scan(...any) error }) (graph.Record, error) {
+	var r graph.Record
+	var received int64
+	var enc bodyEncoding
+	var stored []byte
+	if err := row.Scan(&r.Offset, &received, &r.Source, &r.Kind, &r.SHA256, &r.Producer, &stored, &enc); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return graph.Record{}, err
+		}
+		return graph.Record{}, internal(ctx, "read log record", err)
+	}
+	body, err := decodeBody(stored, enc)
+	if err != nil {
+		return graph.Record{}, graph.Internal(fmt.Errorf("sqlite: log record %d: %w", r.Offset, err))
+	}
+	r.Body = body
+	r.Received = nanosToTime(received)
+	return r, nil
 }
 
 // Stats returns the number of records, the total size of their bodies and
