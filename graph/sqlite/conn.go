@@ -191,7 +191,8 @@ func openPools(ctx context.Context, path string, sync syncMode, sch schema, extr
 }
 
 // createSchema creates sch's tables if they do not exist and checks the
-// layout version recorded in the file.
+// layout version recorded in the file, first upgrading an older file in
+// place when sch.upgrades covers every step from its version.
 func createSchema(ctx context.Context, w *sql.DB, path string, sch schema) error {
 	// One transaction (BEGIN IMMEDIATE, from the DSN's _txlock), so that two
 	// processes opening an old file do not both upgrade it, and a failed
