@@ -58,7 +58,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Log records whose projection the graph store refused as invalid (projected as empty; see the logs).",
 		}),
 		logRecords: prometheus.NewGauge(prometheus.GaugeOpts{Name: "redthread_log_records", Help: "Records in the event log."}),
-		logBytes:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "redthread_log_bytes", Help: "Bytes of event bodies in the event log."}),
+		logBytes:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "redthread_log_bytes", Help: "Bytes of event bodies in the event log, as received (large bodies are stored compressed)."}),
 		head:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "redthread_log_head_offset", Help: "Highest offset in the event log."}),
 		applied:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "redthread_projection_applied_offset", Help: "Highest log offset applied to the graph store."}),
 		lag: prometheus.NewGauge(prometheus.GaugeOpts{
