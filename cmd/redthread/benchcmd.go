@@ -2,20 +2,20 @@ package main
 
 import (
 	"bufio"
-	"net/http"
-
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/redthread/redthread/internal/server"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/redthread/redthread/internal/bench"
+	"github.com/redthread/redthread/internal/server"
 	"github.com/redthread/redthread/internal/workload"
 )
 
@@ -78,114 +78,177 @@ func (c *benchChild) stop() {
 	}
 }
 
+// benchOptions are `redthread bench`'s flags, once parsed.
+type benchOptions struct {
+	url, apiKey, dataDir string
+	pid, storePID        int
+	want                 map[string]bool // scenarios
+	clients, events      int
+	batchSize, nodes     int
+	queries              int
+	seed                 uint64
+	duration             time.Duration
+	gzip, asJSON         bool
+}
+
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench", "redthread bench [flags]", stderr)
-	url := fs.String("url", "", "benchmark this running Redthread (loopback only); empty: start a fresh `redthread serve` on a temporary data dir")
-	pid := fs.Int("pid", 0, "with -url: sample this process's resident memory")
-	apiKey := fs.String("api-key", "", "bearer token, if the server requires one")
+	var o benchOptions
+	fs.StringVar(&o.url, "url", "", "benchmark this running Redthread (loopback only); empty: start a fresh `redthread serve` on a temporary data dir")
+	fs.IntVar(&o.pid, "pid", 0, "with -url: sample this process's resident memory")
+	fs.StringVar(&o.apiKey, "api-key", "", "bearer token, if the server requires one")
 	scenarios := fs.String("scenario", "single,batch,lineage", "comma-separated: single (one event per request), batch, lineage")
-	clients := fs.Int("clients", bench.DefaultClients, "concurrent ingest clients")
-	events := fs.Int("events", 20_000, "events sent by the single-event scenario")
-	batchSize := fs.Int("batch", bench.DefaultBatchSize, "events per batch request")
-	nodes := fs.Int("nodes", 100_000, "size in nodes of the generated graph the batch scenario loads and the lineage scenario queries")
-	seed := fs.Uint64("seed", 1, "workload seed (the batch workload uses seed+1)")
-	queries := fs.Int("queries", 200, "lineage queries per depth")
-	duration := fs.Duration("duration", 10*time.Minute, "longest wall time of each scenario")
-	useGzip := fs.Bool("gzip", false, "gzip request bodies")
-	dataDir := fs.String("data-dir", "", "data dir of the started server (default: a temporary dir, removed afterwards)")
-	graphStore := fs.String("graph", "sqlite", "graph store of the started server (sqlite or an EMPTY Neo4j's URI; the server reads REDTHREAD_NEO4J_USER, REDTHREAD_NEO4J_PASSWORD and REDTHREAD_NEO4J_CA from the environment)")
-	asJSON := fs.Bool("json", false, "print the report as JSON instead of Markdown")
+	fs.IntVar(&o.clients, "clients", bench.DefaultClients, "concurrent ingest clients")
+	fs.IntVar(&o.events, "events", 20_000, "events sent by the single-event scenario")
+	fs.IntVar(&o.batchSize, "batch", bench.DefaultBatchSize, "events per batch request")
+	fs.IntVar(&o.nodes, "nodes", 100_000, "size in nodes of the generated graph the batch scenario loads and the lineage scenario queries")
+	fs.Uint64Var(&o.seed, "seed", 1, "workload seed (the batch workload uses seed+1)")
+	fs.IntVar(&o.queries, "queries", 200, "lineage queries per depth")
+	fs.DurationVar(&o.duration, "duration", 10*time.Minute, "longest wall time of each scenario")
+	fs.BoolVar(&o.gzip, "gzip", false, "gzip request bodies")
+	fs.StringVar(&o.dataDir, "data-dir", "", "data dir of the started server (default: a temporary dir, removed afterwards); with several -graph stores, one numbered subdirectory each")
+	graphStores := fs.String("graph", "sqlite", "graph store of the started server: sqlite or an EMPTY Neo4j's URI, or several, comma-separated, each benchmarked in turn on a fresh server and then compared side by side (the server reads REDTHREAD_NEO4J_USER, REDTHREAD_NEO4J_PASSWORD and REDTHREAD_NEO4J_CA from the environment)")
+	fs.IntVar(&o.storePID, "store-pid", 0, "pid of the Neo4j server behind a bolt/neo4j -graph, to report its CPU per event beside Redthread's")
+	fs.BoolVar(&o.asJSON, "json", false, "print the report as JSON instead of Markdown (with several stores: {\"stores\": [report, …]})")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	want := map[string]bool{}
+	o.want = map[string]bool{}
 	for _, s := range strings.Split(*scenarios, ",") {
 		switch s = strings.TrimSpace(s); s {
 		case "single", "batch", "lineage":
-			want[s] = true
+			o.want[s] = true
 		case "":
 		default:
 			return fmt.Errorf("-scenario %q: want single, batch or lineage", s)
 		}
 	}
+	var graphs []string
+	for _, g := range strings.Split(*graphStores, ",") {
+		if g = strings.TrimSpace(g); g != "" {
+			graphs = append(graphs, g)
+		}
+	}
+	switch {
+	case len(graphs) == 0:
+		return fmt.Errorf("-graph %q names no store: want sqlite or a Neo4j URI", *graphStores)
+	case o.url != "" && len(graphs) > 1:
+		return fmt.Errorf("-graph names %d stores, but -url benchmarks one running server: drop -url to start one per store", len(graphs))
+	}
 
-	base, rssPID := *url, *pid
+	reports := make([]benchReport, 0, len(graphs))
+	for i, g := range graphs {
+		if len(graphs) > 1 {
+			fmt.Fprintf(stderr, "=== store %d of %d: %s\n", i+1, len(graphs), g)
+		}
+		dir := o.dataDir
+		if dir != "" && len(graphs) > 1 {
+			dir = filepath.Join(dir, fmt.Sprint(i+1))
+		}
+		r, err := benchStore(ctx, o, g, dir, stdout, stderr)
+		if err != nil {
+			return fmt.Errorf("benchmarking %s: %w", g, err)
+		}
+		reports = append(reports, r)
+	}
+	switch {
+	case o.asJSON && len(reports) == 1:
+		return writeJSON(stdout, reports[0])
+	case o.asJSON:
+		return writeJSON(stdout, struct {
+			Stores []benchReport `json:"stores"`
+		}{reports})
+	case len(reports) > 1:
+		fmt.Fprint(stdout, sideBySide(reports))
+	}
+	return nil
+}
+
+// benchStore runs the chosen scenarios against one store: a fresh server
+// on it (on dataDir, or a temporary dir), or o.url's running one.
+func benchStore(ctx context.Context, o benchOptions, graphStore, dataDir string, stdout, stderr io.Writer) (benchReport, error) {
+	out := benchReport{Graph: graphStore}
+	base, rssPID := o.url, o.pid
 	if base == "" {
-		dir := *dataDir
-		if dir == "" {
+		if dataDir == "" {
 			tmp, err := os.MkdirTemp("", "redthread-bench-")
 			if err != nil {
-				return err
+				return out, err
 			}
 			defer os.RemoveAll(tmp)
-			dir = tmp
+			dataDir = tmp
 		}
-		child, err := startBenchChild(ctx, dir, *graphStore, stderr)
+		child, err := startBenchChild(ctx, dataDir, graphStore, stderr)
 		if err != nil {
-			return err
+			return out, err
 		}
 		defer child.stop()
 		base, rssPID = child.url, child.cmd.Process.Pid
-		fmt.Fprintf(stderr, "benchmarking a fresh redthread serve at %s (data dir %s, graph %s, pid %d)\n", base, dir, *graphStore, rssPID)
+		fmt.Fprintf(stderr, "benchmarking a fresh redthread serve at %s (data dir %s, graph %s, pid %d)\n", base, dataDir, graphStore, rssPID)
 	}
 	if err := bench.CheckLoopback(base); err != nil {
-		return err
+		return out, err
 	}
 	cfg := bench.Config{
-		BaseURL: base, Token: *apiKey, Clients: *clients, BatchSize: *batchSize, Duration: *duration,
-		Gzip: *useGzip, Queries: *queries, RSSPID: rssPID, ProgressInterval: time.Second,
+		BaseURL: base, Token: o.apiKey, Clients: o.clients, BatchSize: o.batchSize, Duration: o.duration,
+		Gzip: o.gzip, Queries: o.queries, RSSPID: rssPID, ProgressInterval: time.Second,
 	}
-	var out benchReport
-	if want["single"] {
+	if graphStore != "sqlite" && !strings.HasPrefix(graphStore, "sqlite:") {
+		cfg.StorePID = o.storePID
+	}
+	if o.want["single"] {
 		c := cfg
-		c.Mode, c.Events = bench.ModeSingle, *events
-		c.Workload = workload.Config{Seed: *seed, Nodes: max(*nodes/5, 1000)}
+		c.Mode, c.Events = bench.ModeSingle, o.events
+		c.Workload = workload.Config{Seed: o.seed, Nodes: max(o.nodes/5, 1000)}
 		fmt.Fprintf(stderr, "== ingest, one event per request, %d clients, %d events\n", c.Clients, c.Events)
+		cpu := markCPU(rssPID, c.StorePID)
 		r, err := bench.RunIngest(ctx, c, stderr)
 		if err != nil {
-			return err
+			return out, err
 		}
 		out.Single = &r
-		printPartial(stdout, *asJSON, r.Markdown())
-		out.SingleApplied = reportDrain(ctx, base, r, stdout, stderr, *asJSON)
+		printPartial(stdout, o.asJSON, r.Markdown())
+		out.SingleApplied = reportDrain(ctx, base, r, cpu, stdout, stderr, o.asJSON)
 	}
-	graphWorkload := workload.Config{Seed: *seed + 1, Nodes: *nodes}
-	if want["batch"] {
+	graphWorkload := workload.Config{Seed: o.seed + 1, Nodes: o.nodes}
+	if o.want["batch"] {
 		c := cfg
 		c.Mode, c.Workload = bench.ModeBatch, graphWorkload
 		fmt.Fprintf(stderr, "== ingest, batches of %d, %d clients, a %d-node workload (%d events)\n",
-			c.BatchSize, c.Clients, *nodes, workload.EstimateEvents(graphWorkload))
+			c.BatchSize, c.Clients, o.nodes, workload.EstimateEvents(graphWorkload))
+		cpu := markCPU(rssPID, c.StorePID)
 		r, err := bench.RunIngest(ctx, c, stderr)
 		if err != nil {
-			return err
+			return out, err
 		}
 		out.Batch = &r
-		printPartial(stdout, *asJSON, r.Markdown())
-		out.BatchApplied = reportDrain(ctx, base, r, stdout, stderr, *asJSON)
+		printPartial(stdout, o.asJSON, r.Markdown())
+		out.BatchApplied = reportDrain(ctx, base, r, cpu, stdout, stderr, o.asJSON)
 	}
-	if want["lineage"] {
+	if o.want["lineage"] {
 		for _, dir := range []string{bench.Downstream, bench.Upstream} {
 			c := cfg
 			c.Workload, c.Direction = graphWorkload, dir
 			fmt.Fprintf(stderr, "== lineage %s, %d queries at depths %v\n", strings.ToLower(dir), c.Queries, bench.DefaultDepths)
 			r, err := bench.RunLineage(ctx, c, stderr)
 			if err != nil {
-				return err
+				return out, err
 			}
 			if dir == bench.Downstream {
 				out.Lineage = &r
 			} else {
 				out.Provenance = &r
 			}
-			printPartial(stdout, *asJSON, r.Markdown())
+			printPartial(stdout, o.asJSON, r.Markdown())
 		}
 	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
-	}
-	return nil
+	return out, nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // printPartial prints a scenario's table as soon as it is known (Markdown
@@ -198,6 +261,7 @@ func printPartial(w io.Writer, asJSON bool, md string) {
 
 // benchReport is the -json output of `redthread bench`.
 type benchReport struct {
+	Graph         string               `json:"graph"`
 	Single        *bench.IngestResult  `json:"ingest_single,omitempty"`
 	SingleApplied *drain               `json:"ingest_single_applied,omitempty"`
 	Batch         *bench.IngestResult  `json:"ingest_batch,omitempty"`
@@ -211,13 +275,58 @@ type benchReport struct {
 type drain struct {
 	AfterLastAckSeconds float64 `json:"after_last_ack_s"`
 	AppliedPerSec       float64 `json:"applied_events_per_s"`
+	// The CPU per accepted event from the start of ingest until the graph
+	// caught up, of Redthread and of the graph store's server (when their
+	// pids are known): all the work the events cost, where the ingest
+	// report's CPU stops at the last reply.
+	ServerMicrosPerEvent float64 `json:"server_us_per_event,omitempty"`
+	StoreMicrosPerEvent  float64 `json:"store_us_per_event,omitempty"`
+}
+
+// cpuMark is the CPU time two processes had used at some moment: the
+// Redthread server and the graph store's server. A pid of 0, or one that
+// could not be read, is left out.
+type cpuMark struct {
+	pids [2]int
+	at   [2]time.Duration
+}
+
+func markCPU(server, store int) cpuMark {
+	m := cpuMark{pids: [2]int{server, store}}
+	for i, pid := range m.pids {
+		if pid <= 0 {
+			continue
+		}
+		t, err := bench.ProcessCPU(pid)
+		if err != nil {
+			m.pids[i] = 0
+			continue
+		}
+		m.at[i] = t
+	}
+	return m
+}
+
+// perEventSince returns each process's CPU since m, in microseconds per
+// one of events (0 where not measured).
+func (m cpuMark) perEventSince(events int64) [2]float64 {
+	var out [2]float64
+	for i, pid := range m.pids {
+		if pid <= 0 || events <= 0 {
+			continue
+		}
+		if t, err := bench.ProcessCPU(pid); err == nil {
+			out[i] = (t - m.at[i]).Seconds() / float64(events) * 1e6
+		}
+	}
+	return out
 }
 
 // reportDrain waits until /readyz shows no projection lag (at most 30
 // minutes) and reports the end-to-end applied throughput, so the next
 // scenario starts on a settled graph and ingest figures are not flattered
 // by work left for later.
-func reportDrain(ctx context.Context, base string, r bench.IngestResult, stdout, stderr io.Writer, asJSON bool) *drain {
+func reportDrain(ctx context.Context, base string, r bench.IngestResult, cpu cpuMark, stdout, stderr io.Writer, asJSON bool) *drain {
 	start := time.Now()
 	deadline := start.Add(30 * time.Minute)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
@@ -232,9 +341,15 @@ func reportDrain(ctx context.Context, base string, r bench.IngestResult, stdout,
 				if total > 0 {
 					d.AppliedPerSec = float64(r.Accepted) / total
 				}
+				perEvent := cpu.perEventSince(r.Accepted)
+				d.ServerMicrosPerEvent, d.StoreMicrosPerEvent = perEvent[0], perEvent[1]
 				if !asJSON {
-					fmt.Fprintf(stdout, "Graph caught up %.1f s after the last acknowledgement: %.0f events/s applied end to end.\n\n",
+					fmt.Fprintf(stdout, "Graph caught up %.1f s after the last acknowledgement: %.0f events/s applied end to end.\n",
 						d.AfterLastAckSeconds, d.AppliedPerSec)
+					if line := d.cpuLine(); line != "" {
+						fmt.Fprintln(stdout, line)
+					}
+					fmt.Fprintln(stdout)
 				}
 				return d
 			}
@@ -243,4 +358,20 @@ func reportDrain(ctx context.Context, base string, r bench.IngestResult, stdout,
 	}
 	fmt.Fprintln(stderr, "the graph did not catch up with the log in time")
 	return nil
+}
+
+// cpuLine reports the CPU per event until the graph caught up, or "" when
+// no process was measured.
+func (d *drain) cpuLine() string {
+	var parts []string
+	if d.ServerMicrosPerEvent > 0 {
+		parts = append(parts, fmt.Sprintf("Redthread %.0f µs", d.ServerMicrosPerEvent))
+	}
+	if d.StoreMicrosPerEvent > 0 {
+		parts = append(parts, fmt.Sprintf("the graph store's server %.0f µs", d.StoreMicrosPerEvent))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "CPU per accepted event until the graph caught up: " + strings.Join(parts, ", ") + "."
 }

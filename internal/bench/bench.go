@@ -110,6 +110,9 @@ type Config struct {
 	// RSSPID, when positive, is a process whose resident memory is sampled
 	// from /proc/<pid>/status during the run.
 	RSSPID int
+	// StorePID, when positive, is the graph store's own server (such as
+	// Neo4j), whose CPU time during ingest is reported beside RSSPID's.
+	StorePID int
 	// RSSInterval is the sampling period (default 250 ms).
 	RSSInterval time.Duration
 	// ProgressInterval is the period of progress lines (default 1 s).

@@ -204,9 +204,10 @@ func TestIngestSingleSendsEveryEventOnce(t *testing.T) {
 	f := &fakeService{}
 	srv := newFake(t, f)
 	var progress bytes.Buffer
-	// The fake server is this process: its memory and CPU are measured.
+	// The fake server is this process: its memory and CPU are measured,
+	// and it stands in for the graph store's server too.
 	res, err := RunIngest(t.Context(), Config{BaseURL: srv.URL, Workload: smallWorkload, Clients: 4, Token: "s3cret",
-		RSSPID: os.Getpid()}, &progress)
+		RSSPID: os.Getpid(), StorePID: os.Getpid()}, &progress)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,6 +215,11 @@ func TestIngestSingleSendsEveryEventOnce(t *testing.T) {
 		t.Errorf("rss %+v, cpu %+v: want both measured for pid %d", res.RSS, res.CPU, os.Getpid())
 	} else if md := res.Markdown(); !strings.Contains(md, "Server CPU (pid") {
 		t.Errorf("report without the CPU line:\n%s", md)
+	}
+	if res.StoreCPU == nil || res.StoreCPU.PID != os.Getpid() || res.StoreCPU.Seconds < 0 {
+		t.Errorf("store cpu %+v: want it measured for pid %d", res.StoreCPU, os.Getpid())
+	} else if md := res.Markdown(); !strings.Contains(md, "Graph store CPU (pid") {
+		t.Errorf("report without the graph store's CPU line:\n%s", md)
 	}
 	want := workloadIDs(t, smallWorkload, 0)
 	checkReceivedOnce(t, f, want)

@@ -24,6 +24,11 @@ type CPU struct {
 	MicrosPerEvent float64 `json:"us_per_event"`
 }
 
+// ProcessCPU returns the user + system time pid has used so far, from
+// /proc/<pid>/stat, so that a caller can measure a span RunIngest does not
+// cover (such as until the graph has caught up after the last reply).
+func ProcessCPU(pid int) (time.Duration, error) { return readCPUTime(pid) }
+
 // readCPUTime returns the user + system time pid has used so far.
 func readCPUTime(pid int) (time.Duration, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
@@ -96,7 +101,8 @@ func (c *CPU) perEvent(events int64) {
 	}
 }
 
-func (c *CPU) line() string {
-	return fmt.Sprintf("Server CPU (pid %d): %.1f s, %.2f cores, %.0f µs per accepted event.\n",
-		c.PID, c.Seconds, c.Cores, c.MicrosPerEvent)
+// line renders the measurement as a sentence about who ("Server").
+func (c *CPU) line(who string) string {
+	return fmt.Sprintf("%s CPU (pid %d): %.1f s, %.2f cores, %.0f µs per accepted event.\n",
+		who, c.PID, c.Seconds, c.Cores, c.MicrosPerEvent)
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -56,8 +57,8 @@ func TestCPUMeterCountsThisProcess(t *testing.T) {
 	if c.Cores != c.Seconds/2 || c.MicrosPerEvent != c.Seconds/1000*1e6 {
 		t.Errorf("derived figures %+v do not follow from %.3f s", c, c.Seconds)
 	}
-	if line := c.line(); line == "" {
-		t.Error("empty report line")
+	if line := c.line("Graph store"); !strings.HasPrefix(line, "Graph store CPU (pid ") {
+		t.Errorf("report line %q does not say whose CPU it is", line)
 	}
 	if (*cpuMeter)(nil).stop(time.Second) != nil {
 		t.Error("a nil meter reported CPU")

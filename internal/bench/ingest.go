@@ -54,6 +54,9 @@ type IngestResult struct {
 	// CPU is the server's processor time while acknowledging (with
 	// Config.RSSPID).
 	CPU *CPU `json:"cpu,omitempty"`
+	// StoreCPU is the graph store server's processor time over the same
+	// span (with Config.StorePID).
+	StoreCPU *CPU `json:"store_cpu,omitempty"`
 }
 
 // ingestRequest is one POST: a single event or a JSON array of events.
@@ -105,6 +108,13 @@ func RunIngest(ctx context.Context, cfg Config, progress io.Writer) (IngestResul
 			return res, err
 		}
 		if cpu, err = startCPU(cfg.RSSPID); err != nil {
+			rss.stop()
+			return res, err
+		}
+	}
+	var storeCPU *cpuMeter
+	if cfg.StorePID > 0 {
+		if storeCPU, err = startCPU(cfg.StorePID); err != nil {
 			rss.stop()
 			return res, err
 		}
@@ -166,6 +176,7 @@ func RunIngest(ctx context.Context, cfg Config, progress io.Writer) (IngestResul
 	wg.Wait()
 	res.Elapsed = time.Since(start)
 	res.CPU = cpu.stop(res.Elapsed)
+	res.StoreCPU = storeCPU.stop(res.Elapsed)
 	stopProgress()
 	res.RSS = rss.stop()
 
@@ -184,6 +195,7 @@ func RunIngest(ctx context.Context, cfg Config, progress io.Writer) (IngestResul
 		}
 	}
 	res.CPU.perEvent(res.Accepted)
+	res.StoreCPU.perEvent(res.Accepted)
 	res.Latency = Summarize(lat)
 	res.ElapsedSeconds = res.Elapsed.Seconds()
 	if s := res.Elapsed.Seconds(); s > 0 {

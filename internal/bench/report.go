@@ -58,7 +58,10 @@ func (r IngestResult) Markdown() string {
 		b.WriteString(r.RSS.line())
 	}
 	if r.CPU != nil {
-		b.WriteString(r.CPU.line())
+		b.WriteString(r.CPU.line("Server"))
+	}
+	if r.StoreCPU != nil {
+		b.WriteString(r.StoreCPU.line("Graph store"))
 	}
 	return b.String()
 }

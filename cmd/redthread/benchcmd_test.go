@@ -1,0 +1,153 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redthread/redthread/internal/bench"
+)
+
+// TestBenchSideBySide runs `redthread bench` over the embedded store and a
+// private, empty Neo4j in one invocation: both must take every event and
+// answer every lineage query, return subgraphs of the same size, and the
+// Neo4j server's CPU must be measured beside Redthread's.
+func TestBenchSideBySide(t *testing.T) {
+	needNeo4j(t)
+	n := privateNeo4j{port: 7695, home: t.TempDir()}
+	n.run(t, "start")
+	t.Cleanup(func() { n.run(t, "stop") })
+	pidText, err := os.ReadFile(filepath.Join(n.home, "neo4j.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	neo4jPID, err := strconv.Atoi(strings.TrimSpace(string(pidText)))
+	if err != nil {
+		t.Fatalf("neo4j.pid: %v", err)
+	}
+	neo4jURI := fmt.Sprintf("bolt://127.0.0.1:%d", n.port)
+
+	cmd := exec.Command(binPath, "bench", "--graph", "sqlite, "+neo4jURI, "--store-pid", strconv.Itoa(neo4jPID),
+		"--nodes", "2000", "--events", "300", "--queries", "5", "--json")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, stderr.String())
+	}
+	var got struct {
+		Stores []benchReport `json:"stores"`
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("bench --json output: %v\n%s", err, out)
+	}
+	if len(got.Stores) != 2 || got.Stores[0].Graph != "sqlite" || got.Stores[1].Graph != neo4jURI {
+		t.Fatalf("stores %+v, want sqlite then %s", got.Stores, neo4jURI)
+	}
+	for _, r := range got.Stores {
+		for name, in := range map[string]*bench.IngestResult{"single": r.Single, "batch": r.Batch} {
+			if in == nil || in.Events == 0 || in.Accepted != in.Events || in.Rejected != 0 || len(in.Errors) != 0 {
+				t.Errorf("%s, %s ingest: %+v; want every event accepted", r.Graph, name, in)
+			}
+		}
+		if r.BatchApplied == nil || r.BatchApplied.ServerMicrosPerEvent <= 0 {
+			t.Errorf("%s: batch drain %+v; want the graph caught up and Redthread's CPU measured", r.Graph, r.BatchApplied)
+		}
+		for _, l := range []*bench.LineageResult{r.Lineage, r.Provenance} {
+			if l == nil || len(l.Depths) != 2 {
+				t.Fatalf("%s: lineage %+v, want two depths", r.Graph, l)
+			}
+			for _, d := range l.Depths {
+				if d.Queries != 5 || len(d.Errors) != 0 || d.MeanNodes <= 0 {
+					t.Errorf("%s %s depth %d: %d queries, errors %v, %.1f mean nodes", r.Graph, l.Direction, d.Depth, d.Queries, d.Errors, d.MeanNodes)
+				}
+			}
+		}
+	}
+	embedded, neo := got.Stores[0], got.Stores[1]
+	if embedded.Batch.StoreCPU != nil || neo.Batch.StoreCPU == nil || neo.Batch.StoreCPU.PID != neo4jPID {
+		t.Errorf("graph store CPU: embedded %+v, Neo4j %+v; want only Neo4j's, for pid %d", embedded.Batch.StoreCPU, neo.Batch.StoreCPU, neo4jPID)
+	}
+	if neo.BatchApplied == nil || neo.BatchApplied.StoreMicrosPerEvent <= 0 {
+		t.Errorf("Neo4j batch drain %+v; want Neo4j's CPU per event until caught up", neo.BatchApplied)
+	}
+	for i, pair := range [][2]*bench.LineageResult{{embedded.Lineage, neo.Lineage}, {embedded.Provenance, neo.Provenance}} {
+		for j := range pair[0].Depths {
+			a, b := pair[0].Depths[j], pair[1].Depths[j]
+			if a.Depth != b.Depth || a.MeanNodes != b.MeanNodes || a.MeanEdges != b.MeanEdges {
+				t.Errorf("lineage %d depth %d: embedded %.1f nodes / %.1f edges, Neo4j depth %d %.1f / %.1f; want the same subgraphs",
+					i, a.Depth, a.MeanNodes, a.MeanEdges, b.Depth, b.MeanNodes, b.MeanEdges)
+			}
+		}
+	}
+}
+
+func TestBenchRefusesBadStoreLists(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--graph", " , "}, "names no store"},
+		{[]string{"--graph", "sqlite,bolt://127.0.0.1:1", "--url", "http://127.0.0.1:1"}, "one running server"},
+	} {
+		var stderr strings.Builder
+		err := runBench(t.Context(), tc.args, &strings.Builder{}, &stderr)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("bench %v: %v, want an error containing %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+func TestSideBySide(t *testing.T) {
+	lat := func(p50, p99 time.Duration) bench.Latency { return bench.Latency{P50: p50, P99: p99} }
+	embedded := benchReport{
+		Graph: "sqlite",
+		Batch: &bench.IngestResult{BatchSize: 100, EventsPerSec: 8500, Latency: lat(160*time.Millisecond, 550*time.Millisecond),
+			CPU: &bench.CPU{MicrosPerEvent: 205, Cores: 1.78}, RSS: &bench.RSS{PeakKB: 2048 * 1024}},
+		BatchApplied: &drain{AppliedPerSec: 7400, ServerMicrosPerEvent: 226},
+		Lineage: &bench.LineageResult{Depths: []bench.DepthResult{
+			{Depth: 5, Latency: lat(4600*time.Microsecond, 11*time.Millisecond), MeanNodes: 186.8, MeanEdges: 301.6},
+			{Depth: 20, Latency: lat(15*time.Millisecond, 40*time.Millisecond), MeanNodes: 579.5, MeanEdges: 1106.5},
+		}},
+	}
+	neo := benchReport{
+		Graph: "bolt://a|b:7687",
+		Batch: &bench.IngestResult{BatchSize: 100, EventsPerSec: 2400, Latency: lat(600*time.Millisecond, 1500*time.Millisecond),
+			CPU: &bench.CPU{MicrosPerEvent: 170, Cores: 0.4}, StoreCPU: &bench.CPU{MicrosPerEvent: 640, Cores: 1.5}},
+		BatchApplied: &drain{AppliedPerSec: 2000, ServerMicrosPerEvent: 180, StoreMicrosPerEvent: 650},
+		Lineage: &bench.LineageResult{Depths: []bench.DepthResult{
+			{Depth: 5, Latency: lat(18*time.Millisecond, 39*time.Millisecond), MeanNodes: 186.8, MeanEdges: 301.6,
+				Errors: map[string]int64{"TIMEOUT": 2}},
+		}},
+	}
+	md := sideBySide([]benchReport{embedded, neo})
+	for _, want := range []string{
+		"|  | sqlite | bolt://a\\|b:7687 |\n|---|---:|---:|\n",
+		"| ingest, batches of 100: events/s acknowledged | 8500 | 2400 |",
+		"| ingest, batches of 100: events/s applied end to end | 7400 | 2000 |",
+		"| ingest, batches of 100: request p50 / p99 | 160.00 / 550.00 ms | 600.00 / 1500.00 ms |",
+		"| ingest, batches of 100: Redthread CPU per event while acknowledging | 205 µs (1.78 cores) | 170 µs (0.40 cores) |",
+		"| ingest, batches of 100: graph store server CPU per event while acknowledging | — | 640 µs (1.50 cores) |",
+		"| ingest, batches of 100: CPU per event until the graph caught up: Redthread | 226 µs | 180 µs |",
+		"| ingest, batches of 100: CPU per event until the graph caught up: graph store server | — | 650 µs |",
+		"| ingest, batches of 100: Redthread peak resident memory | 2048 MiB | — |",
+		"| impact (downstream), depth 5: p50 / p99 | 4.60 / 11.00 ms | 18.00 / 39.00 ms (2 errors) |",
+		"| impact (downstream), depth 5: mean nodes / edges | 186.8 / 301.6 | 186.8 / 301.6 |",
+		"| impact (downstream), depth 20: p50 / p99 | 15.00 / 40.00 ms | — |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("side-by-side table lacks\n%s\nin\n%s", want, md)
+		}
+	}
+	for _, absent := range []string{"one event per request", "provenance"} {
+		if strings.Contains(md, absent) {
+			t.Errorf("rows for %q, a scenario neither report has:\n%s", absent, md)
+		}
+	}
+}
