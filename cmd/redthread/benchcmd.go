@@ -329,12 +329,17 @@ func (m cpuMark) perEventSince(events int64) [2]float64 {
 func reportDrain(ctx context.Context, base string, r bench.IngestResult, cpu cpuMark, stdout, stderr io.Writer, asJSON bool) *drain {
 	start := time.Now()
 	deadline := start.Add(30 * time.Minute)
+	lastProgress := start
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		resp, err := http.Get(base + "/readyz")
 		if err == nil {
 			var rd server.Readiness
 			derr := json.NewDecoder(resp.Body).Decode(&rd)
 			resp.Body.Close()
+			if derr == nil && rd.ProjectionLag > 0 && time.Since(lastProgress) >= time.Second {
+				lastProgress = time.Now()
+				fmt.Fprintf(stderr, "catching up %6.1fs  %d records still to apply\n", time.Since(start).Seconds(), rd.ProjectionLag)
+			}
 			if derr == nil && rd.ProjectionLag == 0 {
 				d := &drain{AfterLastAckSeconds: time.Since(start).Seconds()}
 				total := r.Elapsed.Seconds() + d.AfterLastAckSeconds
