@@ -108,7 +108,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&o.gzip, "gzip", false, "gzip request bodies")
 	fs.StringVar(&o.dataDir, "data-dir", "", "data dir of the started server (default: a temporary dir, removed afterwards); with several -graph stores, one numbered subdirectory each")
 	graphStores := fs.String("graph", "sqlite", "graph store of the started server: sqlite or an EMPTY Neo4j's URI, or several, comma-separated, each benchmarked in turn on a fresh server and then compared side by side (the server reads REDTHREAD_NEO4J_USER, REDTHREAD_NEO4J_PASSWORD and REDTHREAD_NEO4J_CA from the environment)")
-	fs.IntVar(&o.storePID, "store-pid", 0, "pid of the Neo4j server behind a bolt/neo4j -graph, to report its CPU per event beside Redthread's")
+	fs.IntVar(&o.storePID, "store-pid", 0, "pid of the Neo4j server behind a bolt/neo4j -graph (or behind -url's server), to report its CPU per event beside Redthread's")
 	fs.BoolVar(&o.asJSON, "json", false, "print the report as JSON instead of Markdown (with several stores: {\"stores\": [report, …]})")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -167,9 +167,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // benchStore runs the chosen scenarios against one store: a fresh server
 // on it (on dataDir, or a temporary dir), or o.url's running one.
 func benchStore(ctx context.Context, o benchOptions, graphStore, dataDir string, stdout, stderr io.Writer) (benchReport, error) {
-	out := benchReport{Graph: graphStore}
+	var out benchReport
 	base, rssPID := o.url, o.pid
 	if base == "" {
+		out.Graph = graphStore
 		if dataDir == "" {
 			tmp, err := os.MkdirTemp("", "redthread-bench-")
 			if err != nil {
@@ -193,8 +194,8 @@ func benchStore(ctx context.Context, o benchOptions, graphStore, dataDir string,
 		BaseURL: base, Token: o.apiKey, Clients: o.clients, BatchSize: o.batchSize, Duration: o.duration,
 		Gzip: o.gzip, Queries: o.queries, RSSPID: rssPID, ProgressInterval: time.Second,
 	}
-	if graphStore != "sqlite" && !strings.HasPrefix(graphStore, "sqlite:") {
-		cfg.StorePID = o.storePID
+	if o.url != "" || (graphStore != "sqlite" && !strings.HasPrefix(graphStore, "sqlite:")) {
+		cfg.StorePID = o.storePID // a running server's store is whatever its user says
 	}
 	if o.want["single"] {
 		c := cfg
@@ -261,7 +262,7 @@ func printPartial(w io.Writer, asJSON bool, md string) {
 
 // benchReport is the -json output of `redthread bench`.
 type benchReport struct {
-	Graph         string               `json:"graph"`
+	Graph         string               `json:"graph,omitempty"` // the started server's -graph; empty with -url
 	Single        *bench.IngestResult  `json:"ingest_single,omitempty"`
 	SingleApplied *drain               `json:"ingest_single_applied,omitempty"`
 	Batch         *bench.IngestResult  `json:"ingest_batch,omitempty"`
