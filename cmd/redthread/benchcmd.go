@@ -186,6 +186,9 @@ func benchStore(ctx context.Context, o benchOptions, graphStore, dataDir string,
 		defer child.stop()
 		base, rssPID = child.url, child.cmd.Process.Pid
 		fmt.Fprintf(stderr, "benchmarking a fresh redthread serve at %s (data dir %s, graph %s, pid %d)\n", base, dataDir, graphStore, rssPID)
+		if err := checkEmptyGraph(ctx, base, o.apiKey, graphStore); err != nil {
+			return out, err
+		}
 	}
 	if err := bench.CheckLoopback(base); err != nil {
 		return out, err
@@ -380,4 +383,51 @@ func (d *drain) cpuLine() string {
 		return ""
 	}
 	return "CPU per accepted event until the graph caught up: " + strings.Join(parts, ", ") + "."
+}
+
+// checkEmptyGraph fails unless the graph behind the server at base holds
+// no node: ingest rates and lineage answers measured on top of an earlier
+// run's graph would not be the workload's, and would not compare.
+// graphStore names the store in errors.
+func checkEmptyGraph(ctx context.Context, base, token, graphStore string) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+bench.GraphQLPath,
+		strings.NewReader(`{"query": "{ counts { totalNodes } }"}`))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("counting the nodes of %s: %w", graphStore, err)
+	}
+	defer resp.Body.Close()
+	var reply struct {
+		Data *struct {
+			Counts struct {
+				TotalNodes int64 `json:"totalNodes"`
+			} `json:"counts"`
+		} `json:"data"`
+		Errors []struct {
+			Message string `json:"message"`
+		} `json:"errors"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&reply); err != nil {
+		return fmt.Errorf("counting the nodes of %s: HTTP %d, %w", graphStore, resp.StatusCode, err)
+	}
+	switch {
+	case len(reply.Errors) > 0:
+		return fmt.Errorf("counting the nodes of %s: %s", graphStore, reply.Errors[0].Message)
+	case reply.Data == nil:
+		return fmt.Errorf("counting the nodes of %s: HTTP %d without data", graphStore, resp.StatusCode)
+	case reply.Data.Counts.TotalNodes > 0:
+		return fmt.Errorf("the graph already holds %d nodes; the benchmark needs an empty one "+
+			"(for deploy/local/neo4j: stop it, delete its data dir, start it again; for sqlite: a new -data-dir)",
+			reply.Data.Counts.TotalNodes)
+	}
+	return nil
 }

@@ -77,6 +77,11 @@ func TestBenchSideBySide(t *testing.T) {
 	if neo.BatchApplied == nil || neo.BatchApplied.StoreMicrosPerEvent <= 0 {
 		t.Errorf("Neo4j batch drain %+v; want Neo4j's CPU per event until caught up", neo.BatchApplied)
 	}
+	// The Neo4j now holds the run's graph: a second run must refuse it.
+	again, err := exec.Command(binPath, "bench", "--graph", neo4jURI, "--scenario", "lineage", "--queries", "1").CombinedOutput()
+	if err == nil || !strings.Contains(string(again), "already holds") {
+		t.Errorf("bench on the filled Neo4j: %v\n%s\nwant a refusal", err, again)
+	}
 	for i, pair := range [][2]*bench.LineageResult{{embedded.Lineage, neo.Lineage}, {embedded.Provenance, neo.Provenance}} {
 		for j := range pair[0].Depths {
 			a, b := pair[0].Depths[j], pair[1].Depths[j]
@@ -85,6 +90,20 @@ func TestBenchSideBySide(t *testing.T) {
 					i, a.Depth, a.MeanNodes, a.MeanEdges, b.Depth, b.MeanNodes, b.MeanEdges)
 			}
 		}
+	}
+}
+
+// TestBenchRefusesFilledGraph checks that a benchmark refuses a store
+// an earlier run left data in, which would skew its figures.
+func TestBenchRefusesFilledGraph(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"bench", "--data-dir", dir, "--scenario", "batch", "--nodes", "1000", "--json"}
+	if out, err := exec.Command(binPath, args...).CombinedOutput(); err != nil {
+		t.Fatalf("first run: %v\n%s", err, out)
+	}
+	out, err := exec.Command(binPath, args...).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "already holds") || !strings.Contains(string(out), "needs an empty one") {
+		t.Fatalf("second run on the same data dir: %v\n%s\nwant a refusal naming the filled graph", err, out)
 	}
 }
 
