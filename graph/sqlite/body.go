@@ -27,15 +27,17 @@ const (
 )
 
 // maxBodyLen bounds the decoded length a stored block may claim, so that a
-// damaged row cannot make a read allocate without limit. It is far above
-// any body the server accepts (--max-body-bytes, 16 MiB by default).
-const maxBodyLen = 1 << 30
+// damaged row cannot make a read allocate without limit. Larger bodies are
+// stored raw, so that every body the log takes reads back. It is far above
+// any body the server accepts by default (--max-body-bytes, 16 MiB). A
+// variable only so that tests can lower it.
+var maxBodyLen = 1 << 30
 
 // encodeBody returns what the log stores for body and how it is encoded.
 // A compressed body is written into *scratch, grown as needed and reused
 // by the caller for the next body once this one is written.
 func encodeBody(body []byte, scratch *[]byte) ([]byte, bodyEncoding) {
-	if len(body) < minCompressBody {
+	if len(body) < minCompressBody || len(body) > maxBodyLen {
 		return body, bodyRaw
 	}
 	n := s2.MaxEncodedLen(len(body))

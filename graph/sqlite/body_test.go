@@ -73,6 +73,28 @@ func TestEncodeBody(t *testing.T) {
 	}
 }
 
+// TestEncodeBodyAboveLimitStaysRaw checks that a body longer than a
+// stored block may claim is stored raw, so that it reads back.
+func TestEncodeBodyAboveLimitStaysRaw(t *testing.T) {
+	defer func(old int) { maxBodyLen = old }(maxBodyLen)
+	maxBodyLen = 1000
+	var scratch []byte
+	for _, n := range []int{1000, 1001, 5000} {
+		body := runEventBody(n)[:n]
+		stored, enc := encodeBody(body, &scratch)
+		want := bodyS2
+		if n > maxBodyLen {
+			want = bodyRaw
+		}
+		if enc != want {
+			t.Errorf("%d-byte body with a %d-byte limit: encoding %d, want %d", n, maxBodyLen, enc, want)
+		}
+		if got, err := decodeBody(stored, enc); err != nil || !bytes.Equal(got, body) {
+			t.Errorf("%d-byte body does not read back: %d bytes, %v", n, len(got), err)
+		}
+	}
+}
+
 func TestEncodeBodyReusesScratch(t *testing.T) {
 	var scratch []byte
 	first, _ := encodeBody(runEventBody(8000), &scratch)
