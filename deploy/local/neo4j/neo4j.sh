@@ -9,6 +9,8 @@
 #   neo4j.sh stop     stop the server this script started on NEO4J_PORT
 #   neo4j.sh status   say whether it runs (exit 0) or not (exit 1)
 #   neo4j.sh uri      print the Bolt URI, e.g. bolt://127.0.0.1:7687
+#   neo4j.sh pid      print the running server's pid (exit 1 when it does not run),
+#                     e.g. for `redthread bench --store-pid`
 #                     (bolt+s:// when NEO4J_TLS_DIR is set)
 #   neo4j.sh image    build a Docker image of this same server, for a Docker
 #                     engine that cannot pull the official neo4j image (no
@@ -307,8 +309,16 @@ case "${1:-}" in
   stop) stop ;;
   status) status ;;
   uri) uri ;;
+  pid)
+    if running; then
+      cat "$pidfile"
+    else
+      say "not running on port $port"
+      exit 1
+    fi
+    ;;
   *)
-    echo "usage: $0 start|stop|status|uri|image" >&2
+    echo "usage: $0 start|stop|status|uri|pid|image" >&2
     exit 2
     ;;
 esac
