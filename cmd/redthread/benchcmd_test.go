@@ -23,13 +23,18 @@ func TestBenchSideBySide(t *testing.T) {
 	n := privateNeo4j{port: 7695, home: t.TempDir()}
 	n.run(t, "start")
 	t.Cleanup(func() { n.run(t, "stop") })
-	pidText, err := os.ReadFile(filepath.Join(n.home, "neo4j.pid"))
+	pidCmd := exec.Command("../../deploy/local/neo4j/neo4j.sh", "pid")
+	pidCmd.Env = append(os.Environ(), "NEO4J_PORT="+strconv.Itoa(n.port), "NEO4J_HOME_DIR="+n.home)
+	pidText, err := pidCmd.Output()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("neo4j.sh pid: %v", err)
 	}
 	neo4jPID, err := strconv.Atoi(strings.TrimSpace(string(pidText)))
 	if err != nil {
-		t.Fatalf("neo4j.pid: %v", err)
+		t.Fatalf("neo4j.sh pid printed %q: %v", pidText, err)
+	}
+	if recorded, _ := os.ReadFile(filepath.Join(n.home, "neo4j.pid")); strings.TrimSpace(string(recorded)) != strconv.Itoa(neo4jPID) {
+		t.Fatalf("neo4j.sh pid printed %d, the pid file holds %q", neo4jPID, recorded)
 	}
 	neo4jURI := fmt.Sprintf("bolt://127.0.0.1:%d", n.port)
 
