@@ -287,43 +287,12 @@ type drain struct {
 	StoreMicrosPerEvent  float64 `json:"store_us_per_event,omitempty"`
 }
 
-// cpuMark is the CPU time two processes had used at some moment: the
-// Redthread server and the graph store's server. A pid of 0, or one that
-// could not be read, is left out.
-type cpuMark struct {
-	pids [2]int
-	at   [2]time.Duration
-}
+// cpuMark measures the Redthread server's and the graph store server's
+// CPU time from one moment on (either may measure nothing).
+type cpuMark struct{ server, store bench.CPUSince }
 
 func markCPU(server, store int) cpuMark {
-	m := cpuMark{pids: [2]int{server, store}}
-	for i, pid := range m.pids {
-		if pid <= 0 {
-			continue
-		}
-		t, err := bench.ProcessCPU(pid)
-		if err != nil {
-			m.pids[i] = 0
-			continue
-		}
-		m.at[i] = t
-	}
-	return m
-}
-
-// perEventSince returns each process's CPU since m, in microseconds per
-// one of events (0 where not measured).
-func (m cpuMark) perEventSince(events int64) [2]float64 {
-	var out [2]float64
-	for i, pid := range m.pids {
-		if pid <= 0 || events <= 0 {
-			continue
-		}
-		if t, err := bench.ProcessCPU(pid); err == nil {
-			out[i] = (t - m.at[i]).Seconds() / float64(events) * 1e6
-		}
-	}
-	return out
+	return cpuMark{bench.MeasureCPU(server), bench.MeasureCPU(store)}
 }
 
 // reportDrain waits until /readyz shows no projection lag (at most 30
@@ -350,8 +319,8 @@ func reportDrain(ctx context.Context, base string, r bench.IngestResult, cpu cpu
 				if total > 0 {
 					d.AppliedPerSec = float64(r.Accepted) / total
 				}
-				perEvent := cpu.perEventSince(r.Accepted)
-				d.ServerMicrosPerEvent, d.StoreMicrosPerEvent = perEvent[0], perEvent[1]
+				d.ServerMicrosPerEvent = cpu.server.MicrosPerEvent(r.Accepted)
+				d.StoreMicrosPerEvent = cpu.store.MicrosPerEvent(r.Accepted)
 				if !asJSON {
 					fmt.Fprintf(stdout, "Graph caught up %.1f s after the last acknowledgement: %.0f events/s applied end to end.\n",
 						d.AfterLastAckSeconds, d.AppliedPerSec)
@@ -392,42 +361,21 @@ func (d *drain) cpuLine() string {
 func checkEmptyGraph(ctx context.Context, base, token, graphStore string) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+bench.GraphQLPath,
-		strings.NewReader(`{"query": "{ counts { totalNodes } }"}`))
-	if err != nil {
-		return err
+	var data *struct {
+		Counts struct {
+			TotalNodes int64 `json:"totalNodes"`
+		} `json:"counts"`
 	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
+	if err := newAPIClient(base, token).graphql(ctx, "{ counts { totalNodes } }", nil, &data); err != nil {
 		return fmt.Errorf("counting the nodes of %s: %w", graphStore, err)
 	}
-	defer resp.Body.Close()
-	var reply struct {
-		Data *struct {
-			Counts struct {
-				TotalNodes int64 `json:"totalNodes"`
-			} `json:"counts"`
-		} `json:"data"`
-		Errors []struct {
-			Message string `json:"message"`
-		} `json:"errors"`
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&reply); err != nil {
-		return fmt.Errorf("counting the nodes of %s: HTTP %d, %w", graphStore, resp.StatusCode, err)
-	}
 	switch {
-	case len(reply.Errors) > 0:
-		return fmt.Errorf("counting the nodes of %s: %s", graphStore, reply.Errors[0].Message)
-	case reply.Data == nil:
-		return fmt.Errorf("counting the nodes of %s: HTTP %d without data", graphStore, resp.StatusCode)
-	case reply.Data.Counts.TotalNodes > 0:
+	case data == nil:
+		return fmt.Errorf("counting the nodes of %s: the reply has no data", graphStore)
+	case data.Counts.TotalNodes > 0:
 		return fmt.Errorf("the graph already holds %d nodes; the benchmark needs an empty one "+
 			"(for deploy/local/neo4j: stop it, delete its data dir, start it again; for sqlite: a new -data-dir)",
-			reply.Data.Counts.TotalNodes)
+			data.Counts.TotalNodes)
 	}
 	return nil
 }

@@ -24,11 +24,6 @@ type CPU struct {
 	MicrosPerEvent float64 `json:"us_per_event"`
 }
 
-// ProcessCPU returns the user + system time pid has used so far, from
-// /proc/<pid>/stat, so that a caller can measure a span RunIngest does not
-// cover (such as until the graph has caught up after the last reply).
-func ProcessCPU(pid int) (time.Duration, error) { return readCPUTime(pid) }
-
 // readCPUTime returns the user + system time pid has used so far.
 func readCPUTime(pid int) (time.Duration, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
@@ -105,4 +100,33 @@ func (c *CPU) perEvent(events int64) {
 func (c *CPU) line(who string) string {
 	return fmt.Sprintf("%s CPU (pid %d): %.1f s, %.2f cores, %.0f µs per accepted event.\n",
 		who, c.PID, c.Seconds, c.Cores, c.MicrosPerEvent)
+}
+
+// CPUSince measures a process's CPU time over a span RunIngest does not
+// cover, such as until the graph has caught up after the last reply. Its
+// zero value measures nothing.
+type CPUSince struct{ m *cpuMeter }
+
+// MeasureCPU starts measuring pid; a pid of 0 or less, or one that cannot
+// be read, gives the zero CPUSince.
+func MeasureCPU(pid int) CPUSince {
+	if pid <= 0 {
+		return CPUSince{}
+	}
+	m, err := startCPU(pid)
+	if err != nil {
+		return CPUSince{}
+	}
+	return CPUSince{m}
+}
+
+// MicrosPerEvent is the CPU used since MeasureCPU, in microseconds per one
+// of events, or 0 when nothing was measured.
+func (c CPUSince) MicrosPerEvent(events int64) float64 {
+	cpu := c.m.stop(0)
+	if cpu == nil {
+		return 0
+	}
+	cpu.perEvent(events)
+	return cpu.MicrosPerEvent
 }
