@@ -21,6 +21,7 @@ import (
 // this saves most of the writes of a busy group.
 type applyPlan struct {
 	ops       []applyOp
+	nodes     int // how many of ops are node upserts
 	maxOffset int64
 }
 
@@ -123,51 +124,83 @@ type edgeID struct {
 	typ      graph.EdgeType
 }
 
+// opChunk is how many upserts planApply allocates at a time: one
+// allocation per chunk rather than per op. The plan keeps its chunks
+// until it is dropped whole.
+const opChunk = 128
+
 // planApply validates every mutation of batches and coalesces them.
 func planApply(batches []graph.Batch) (*applyPlan, error) {
 	p := &applyPlan{}
-	nodes := map[string]*nodeOp{}
-	edges := map[edgeID]*edgeOp{}
+	// The maps are sized for every mutation up front: a group under load
+	// holds tens of thousands of distinct keys, and growing the maps from
+	// empty rehashed them all on the way.
+	var nodeMuts, edgeMuts int
+	for _, b := range batches {
+		for i := range b.Mutations {
+			if b.Mutations[i].Kind == graph.UpsertEdge {
+				edgeMuts++
+			} else {
+				nodeMuts++
+			}
+		}
+	}
+	nodes := make(map[string]*nodeOp, nodeMuts)
+	edges := make(map[edgeID]*edgeOp, edgeMuts)
+	var nodeChunk []nodeOp
+	var edgeChunk []edgeOp
 	for bi, b := range batches {
 		if b.Offset < 0 {
 			return nil, graph.FieldErrorf(graph.EINVALID, fmt.Sprintf("batches[%d].offset", bi), "negative offset %d", b.Offset)
 		}
 		p.maxOffset = max(p.maxOffset, b.Offset)
-		for mi, m := range b.Mutations {
+		for mi := range b.Mutations {
+			m := &b.Mutations[mi]
 			at := mutRef{bi, mi}
 			switch m.Kind {
 			case graph.UpsertNode:
-				n := m.Node
-				if err := checkKey(at, ".node.key", n.Key); err != nil {
-					return nil, err
+				n := &m.Node
+				op := nodes[n.Key]
+				if op == nil { // a key already in the plan was checked there
+					if err := checkKey(at, ".node.key", n.Key); err != nil {
+						return nil, err
+					}
 				}
 				if !n.Label.Valid() {
 					return nil, graph.FieldErrorf(graph.EINVALID, at.field(".node.label"), "unknown label %q", n.Label)
 				}
-				op := nodes[n.Key]
 				if op == nil {
-					op = &nodeOp{key: n.Key, label: n.Label, content: content{at: at, kind: ".node"}}
+					if len(nodeChunk) == 0 {
+						nodeChunk = make([]nodeOp, opChunk)
+					}
+					op, nodeChunk = &nodeChunk[0], nodeChunk[1:]
+					*op = nodeOp{key: n.Key, label: n.Label, content: content{at: at, kind: ".node"}}
 					nodes[n.Key] = op
+					p.nodes++
 					p.ops = append(p.ops, applyOp{node: op})
 				}
 				if err := op.merge(at, ".node", n.Props, n.Facets, mutationProvenance(n.Provenance, b.Offset)); err != nil {
 					return nil, err
 				}
 			case graph.UpsertEdge:
-				e := m.Edge
-				if err := checkKey(at, ".edge.from", e.From); err != nil {
-					return nil, err
-				}
-				if err := checkKey(at, ".edge.to", e.To); err != nil {
-					return nil, err
-				}
-				if !e.Type.Valid() {
-					return nil, graph.FieldErrorf(graph.EINVALID, at.field(".edge.type"), "unknown edge type %q", e.Type)
-				}
+				e := &m.Edge
 				id := edgeID{from: e.From, to: e.To, typ: e.Type}
 				op := edges[id]
-				if op == nil {
-					op = &edgeOp{from: e.From, to: e.To, typ: e.Type, content: content{at: at, kind: ".edge"}}
+				if op == nil { // an edge already in the plan was checked there
+					if err := checkKey(at, ".edge.from", e.From); err != nil {
+						return nil, err
+					}
+					if err := checkKey(at, ".edge.to", e.To); err != nil {
+						return nil, err
+					}
+					if !e.Type.Valid() {
+						return nil, graph.FieldErrorf(graph.EINVALID, at.field(".edge.type"), "unknown edge type %q", e.Type)
+					}
+					if len(edgeChunk) == 0 {
+						edgeChunk = make([]edgeOp, opChunk)
+					}
+					op, edgeChunk = &edgeChunk[0], edgeChunk[1:]
+					*op = edgeOp{from: e.From, to: e.To, typ: e.Type, content: content{at: at, kind: ".edge"}}
 					edges[id] = op
 					p.ops = append(p.ops, applyOp{edge: op})
 				}

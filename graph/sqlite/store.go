@@ -266,7 +266,7 @@ func (s *Store) write(ctx context.Context, p *applyPlan) error {
 	// more than a small statement (see pools.begin). Apply checks ctx
 	// between statements instead, and rolls back if it ends.
 	a := applier{ctx: context.WithoutCancel(ctx), st: &s.stmts, ids: s.ids, edges: s.edges,
-		added: map[string]int64{}, nodeCounts: map[graph.Label]int64{}, edgeCounts: map[graph.EdgeType]int64{}}
+		added: make(map[string]int64, p.nodes), nodeCounts: map[graph.Label]int64{}, edgeCounts: map[graph.EdgeType]int64{}}
 	for _, op := range p.ops {
 		if err := ctx.Err(); err != nil {
 			return internal(ctx, "apply", err)

@@ -222,12 +222,15 @@ func (b *builder) mutations() []graph.Mutation {
 		}
 		return strings.Compare(x.id.to, y.id.to)
 	})
+	// Fields are set one by one into the zeroed slice: a composite literal
+	// would build each 248-byte mutation aside and copy it in.
 	muts := make([]graph.Mutation, len(nodes)+len(edges))
 	for j, r := range nodes {
-		muts[j] = graph.Mutation{Kind: graph.UpsertNode, Node: *r.n}
+		muts[j].Kind, muts[j].Node = graph.UpsertNode, *r.n
 	}
 	for j, r := range edges {
-		muts[len(nodes)+j] = graph.Mutation{Kind: graph.UpsertEdge, Edge: *r.e}
+		m := &muts[len(nodes)+j]
+		m.Kind, m.Edge = graph.UpsertEdge, *r.e
 	}
 	return muts
 }
