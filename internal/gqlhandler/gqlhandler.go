@@ -13,9 +13,14 @@
 package gqlhandler
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -125,7 +130,10 @@ func New(opts Options) http.Handler {
 
 // gate applies what gqlgen's server does not: the Origin check before a
 // websocket upgrade (so a refused browser gets 403, not gqlgen's generic
-// 400) and the POST body limit.
+// 400), the POST body limit, and coded errors for requests that no
+// transport takes or whose body is not a GraphQL request. gqlgen answers
+// those with 400 "transport not supported" without a code, or with its
+// decoding error, which echoes the body, under code INTERNAL.
 type gate struct {
 	next    http.Handler
 	ws      *gqlws.Implementation
@@ -133,25 +141,129 @@ type gate struct {
 }
 
 func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Header.Get("Upgrade") != "" && !g.ws.OriginAllowed(r) {
-		writeError(w, http.StatusForbidden, graph.EUNAUTHORIZED, "websocket origin "+strconv.Quote(r.Header.Get("Origin"))+" is not allowed")
-		return
-	}
-	if r.Method == http.MethodPost {
-		if r.ContentLength > g.maxBody {
-			writeError(w, http.StatusRequestEntityTooLarge, graph.ETOOLARGE, "request body exceeds "+strconv.FormatInt(g.maxBody, 10)+" bytes")
+	if r.Header.Get("Upgrade") != "" {
+		if !g.ws.OriginAllowed(r) {
+			writeError(w, http.StatusForbidden, graph.EUNAUTHORIZED, "", "websocket origin "+strconv.Quote(r.Header.Get("Origin"))+" is not allowed")
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, g.maxBody)
+		g.next.ServeHTTP(w, r)
+		return
 	}
-	g.next.ServeHTTP(w, r)
+	switch r.Method {
+	case http.MethodGet:
+		g.next.ServeHTTP(w, r)
+	case http.MethodPost:
+		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+			writeError(w, http.StatusUnsupportedMediaType, codeUnsupportedMediaType, "",
+				fmt.Sprintf("Content-Type %q is not supported; send application/json", r.Header.Get("Content-Type")))
+			return
+		}
+		if r.ContentLength > g.maxBody {
+			writeError(w, http.StatusRequestEntityTooLarge, graph.ETOOLARGE, "", "request body exceeds "+strconv.FormatInt(g.maxBody, 10)+" bytes")
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.maxBody))
+		var tooLarge *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooLarge):
+			writeError(w, http.StatusRequestEntityTooLarge, graph.ETOOLARGE, "", "request body exceeds "+strconv.FormatInt(g.maxBody, 10)+" bytes")
+			return
+		case err != nil:
+			writeError(w, http.StatusBadRequest, graph.EINVALID, "", "reading the request body: "+err.Error())
+			return
+		}
+		if field, msg := checkRequest(body); msg != "" {
+			writeError(w, http.StatusBadRequest, graph.EINVALID, field, msg)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		g.next.ServeHTTP(w, r)
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		writeError(w, http.StatusMethodNotAllowed, codeMethodNotAllowed, "", "method "+r.Method+" is not allowed; use GET or POST")
+	}
 }
 
-// writeError answers with a GraphQL-shaped error body.
-func writeError(w http.ResponseWriter, status int, code, msg string) {
+// Codes of the gate's HTTP errors that have no graph error code; they are
+// the ones the ingest endpoints use for the same statuses.
+const (
+	codeUnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE"
+	codeMethodNotAllowed     = "METHOD_NOT_ALLOWED"
+)
+
+// graphQLRequest is the shape of a POST body: each member may be absent or
+// null.
+type graphQLRequest struct {
+	Query         *string         `json:"query"`
+	OperationName *string         `json:"operationName"`
+	Variables     json.RawMessage `json:"variables"`
+	Extensions    json.RawMessage `json:"extensions"`
+}
+
+// checkRequest reports what makes body something other than a GraphQL
+// request: the member at fault (or "") and a message, which never quotes
+// the body. An empty message means the body is fine.
+func checkRequest(body []byte) (field, msg string) {
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) == 0 {
+		return "", "empty request body; send a JSON object with a query"
+	}
+	var req graphQLRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		var syntax *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &syntax):
+			return "", fmt.Sprintf("request body is not JSON: %s (at byte %d)", syntax.Error(), syntax.Offset)
+		case errors.As(err, &typ) && typ.Field == "":
+			return "", "request body must be a JSON object, not " + typ.Value
+		case errors.As(err, &typ):
+			return typ.Field, fmt.Sprintf("must be a string, not %s", typ.Value)
+		default:
+			return "", "request body is not a GraphQL request: " + err.Error()
+		}
+	}
+	if trimmed[0] != '{' {
+		return "", "request body must be a JSON object, not " + jsonKind(trimmed[0])
+	}
+	for _, m := range []struct {
+		name string
+		raw  json.RawMessage
+	}{{"variables", req.Variables}, {"extensions", req.Extensions}} {
+		if len(m.raw) > 0 && m.raw[0] != '{' && !bytes.Equal(m.raw, []byte("null")) {
+			return m.name, "must be a JSON object"
+		}
+	}
+	return "", ""
+}
+
+// jsonKind names the kind of JSON value that starts with c.
+func jsonKind(c byte) string {
+	switch c {
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 'n':
+		return "null"
+	case 't', 'f':
+		return "bool"
+	default:
+		return "number"
+	}
+}
+
+// writeError answers with a GraphQL-shaped error body, naming field in
+// extensions.field when it is not empty.
+func writeError(w http.ResponseWriter, status int, code, field, msg string) {
+	ext := map[string]string{"code": code}
+	if field != "" {
+		ext["field"] = field
+	}
+	body, _ := json.Marshal(map[string]any{"errors": []any{map[string]any{"message": msg, "extensions": ext}}})
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_, _ = w.Write([]byte(`{"errors":[{"message":` + strconv.Quote(msg) + `,"extensions":{"code":"` + code + `"}}]}`))
+	_, _ = w.Write(body)
 }
 
 // presenter maps errors to what the caller sees and logs internal ones.

@@ -260,3 +260,73 @@ func TestOriginRefused(t *testing.T) {
 		t.Fatalf("status %d body %s, want 403 UNAUTHORIZED", res.StatusCode, body.String())
 	}
 }
+
+// Requests that are not GraphQL requests get a status and a code that say
+// what is wrong, and the message never echoes the body.
+func TestMalformedRequests(t *testing.T) {
+	srv := serve(t, gqlhandler.Options{})
+	send := func(method, contentType, body string) (int, http.Header, gqlResponse) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), method, srv.URL+"/graphql", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var r gqlResponse
+		if err := json.NewDecoder(res.Body).Decode(&r); err != nil {
+			t.Fatalf("%s %q %q: decode (status %d): %v", method, contentType, body, res.StatusCode, err)
+		}
+		return res.StatusCode, res.Header, r
+	}
+	for _, c := range []struct {
+		name, method, contentType, body string
+		status                          int
+		code, field, message            string
+	}{
+		{"not JSON", "POST", "application/json", "secret not json", 400, graph.EINVALID, "", "request body is not JSON: invalid character 's' looking for beginning of value (at byte 1)"},
+		{"empty", "POST", "application/json", "  ", 400, graph.EINVALID, "", "empty request body; send a JSON object with a query"},
+		{"array", "POST", "application/json", `[{"query":"{ counts { totalNodes } }"}]`, 400, graph.EINVALID, "", "request body must be a JSON object, not array"},
+		{"null", "POST", "application/json", ` null`, 400, graph.EINVALID, "", "request body must be a JSON object, not null"},
+		{"query not a string", "POST", "application/json", `{"query": 5}`, 400, graph.EINVALID, "query", "must be a string, not number"},
+		{"variables not an object", "POST", "application/json", `{"query":"{ counts { totalNodes } }","variables":[1]}`, 400, graph.EINVALID, "variables", "must be a JSON object"},
+		{"trailing data", "POST", "application/json", `{"query":"{ counts { totalNodes } }"} secret`, 400, graph.EINVALID, "", "request body is not JSON: invalid character 's' after top-level value (at byte 39)"},
+		{"text/plain", "POST", "text/plain", `{"query":"{ counts { totalNodes } }"}`, 415, "UNSUPPORTED_MEDIA_TYPE", "", `Content-Type "text/plain" is not supported; send application/json`},
+		{"no content type", "POST", "", `{"query":"{ counts { totalNodes } }"}`, 415, "UNSUPPORTED_MEDIA_TYPE", "", `Content-Type "" is not supported; send application/json`},
+		{"PUT", "PUT", "application/json", `{"query":"{ counts { totalNodes } }"}`, 405, "METHOD_NOT_ALLOWED", "", "method PUT is not allowed; use GET or POST"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			status, header, r := send(c.method, c.contentType, c.body)
+			if status != c.status {
+				t.Fatalf("status %d, want %d; %+v", status, c.status, r.Errors)
+			}
+			wantCode(t, r, c.code)
+			if got := r.Errors[0].Message; got != c.message {
+				t.Fatalf("message %q, want %q", got, c.message)
+			}
+			if strings.Contains(r.Errors[0].Message, "secret") {
+				t.Fatalf("message echoes the body: %q", r.Errors[0].Message)
+			}
+			if got, _ := r.Errors[0].Extensions["field"].(string); got != c.field {
+				t.Fatalf("field %q, want %q", got, c.field)
+			}
+			if c.status == 405 && header.Get("Allow") != "GET, POST" {
+				t.Fatalf("Allow %q", header.Get("Allow"))
+			}
+		})
+	}
+	// A body the gate passed is still there for gqlgen to execute.
+	status, r := post(t, srv, `{"query":"query Q { counts { totalNodes } }","variables":null,"operationName":"Q","extensions":{}}`)
+	if status != 200 {
+		t.Fatalf("status %d; %+v", status, r.Errors)
+	}
+	if string(r.Data) != `{"counts":{"totalNodes":0}}` {
+		t.Fatalf("data %s, errors %+v", r.Data, r.Errors)
+	}
+}
