@@ -40,6 +40,19 @@ func coded(err error) error {
 	return graph.Internal(err)
 }
 
+// renameField returns err with its field from the store's name for an
+// argument (such as "start", Traversal.Start) as the query calls it (to):
+// the caller's field must name something in the query.
+func renameField(err error, from, to string) error {
+	var e *graph.Error
+	if errors.As(err, &e) && e.Field == from {
+		renamed := *e
+		renamed.Field = to
+		return &renamed
+	}
+	return err
+}
+
 // checkKey rejects a malformed key as EINVALID about field.
 func checkKey(field, key string) (graph.ParsedKey, error) {
 	p, err := graph.ParseKey(key)

@@ -85,7 +85,7 @@ func (s *fakeStore) Traverse(ctx context.Context, t graph.Traversal) (graph.Subg
 	for _, k := range t.Start {
 		n, ok := s.nodes[k]
 		if !ok || !visible(n.Provenance) {
-			return graph.Subgraph{}, graph.Errorf(graph.ENOTFOUND, "no node %q", k)
+			return graph.Subgraph{}, graph.FieldErrorf(graph.ENOTFOUND, "start", "no node %q", k) // as the real stores name it
 		}
 		seen[k] = true
 		frontier = append(frontier, k)

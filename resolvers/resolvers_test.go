@@ -372,7 +372,7 @@ func TestLineage(t *testing.T) {
 		code  string
 		field string
 	}{
-		{"unknown key", map[string]any{"key": "run:unknown"}, graph.ENOTFOUND, ""},
+		{"unknown key", map[string]any{"key": "run:unknown"}, graph.ENOTFOUND, "key"},
 		{"malformed key", map[string]any{"key": "model:only-registry"}, graph.EINVALID, "key"},
 		{"negative depth", map[string]any{"key": keyCorr, "depth": -1}, graph.EINVALID, "depth"},
 		{"zero maxNodes", map[string]any{"key": keyCorr, "max": 0}, graph.EINVALID, "maxNodes"},

@@ -105,7 +105,7 @@ func (r *queryResolver) Lineage(ctx context.Context, key string, direction *grap
 	}
 	sg, err := r.Store.Traverse(ctx, t)
 	if err != nil {
-		return nil, coded(err)
+		return nil, coded(renameField(err, "start", "key"))
 	}
 	if len(sg.Nodes) == 0 {
 		// The contract says Traverse reports a missing start itself; this
