@@ -94,7 +94,7 @@ type benchOptions struct {
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench", "redthread bench [flags]", stderr)
 	var o benchOptions
-	fs.StringVar(&o.url, "url", "", "benchmark this running Redthread (loopback only); empty: start a fresh `redthread serve` on a temporary data dir")
+	fs.StringVar(&o.url, "url", "", "benchmark this running Redthread (loopback only); empty: start a fresh redthread serve on a temporary data dir")
 	fs.IntVar(&o.pid, "pid", 0, "with -url: sample this process's resident memory")
 	fs.StringVar(&o.apiKey, "api-key", "", "bearer token, if the server requires one")
 	scenarios := fs.String("scenario", "single,batch,lineage", "comma-separated: single (one event per request), batch, lineage")

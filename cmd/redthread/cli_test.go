@@ -56,8 +56,15 @@ func TestIngestAndLineageCommands(t *testing.T) {
 	if !strings.Contains(stdout, "sent 7 events: 6 accepted (0 already known), 1 rejected") {
 		t.Fatalf("summary: %q", stdout)
 	}
-	if !strings.Contains(stderr, "a.ndjson#6") || !strings.Contains(stderr, "job.name") {
-		t.Fatalf("rejection should name file, position and field: %q", stderr)
+	// The field is the event's own path, whatever its place in the batch
+	// request (it is the 6th of 7 events sent in one request here).
+	if !strings.Contains(stderr, "a.ndjson#6: INVALID (job.name): required field is missing") {
+		t.Fatalf("rejection should name file, position and the event's field: %q", stderr)
+	}
+	// So it is with other batch sizes, and with flags after the operand.
+	_, stderr, code = redthread(t, nil, "ingest", filepath.Join(dir, "a.ndjson"), "--quiet", "--url", srv.URL, "--batch", "4")
+	if code != 1 || !strings.Contains(stderr, "a.ndjson#6: INVALID (job.name): required field is missing") {
+		t.Fatalf("ingest --batch 4: exit %d, stderr %q", code, stderr)
 	}
 
 	// Sending the same files again changes nothing.
@@ -78,6 +85,15 @@ func TestIngestAndLineageCommands(t *testing.T) {
 	stdout, _, code = redthread(t, nil, "lineage", "--url", srv.URL, "--depth", "1", start)
 	if code != 0 || !strings.Contains(stdout, `"READ_BY"`) {
 		t.Fatalf("lineage json: exit %d\n%s", code, stdout)
+	}
+	// Flags on both sides of the key.
+	stdout, stderr, code = redthread(t, nil, "lineage", "--url", srv.URL, start, "--depth", "1", "--format", "json")
+	if code != 0 || !strings.Contains(stdout, `"READ_BY"`) {
+		t.Fatalf("lineage with flags around the key: exit %d\n%s%s", code, stdout, stderr)
+	}
+	_, stderr, code = redthread(t, nil, "lineage", "--url", srv.URL, start, "dataset:x:y")
+	if code != 2 || !strings.Contains(stderr, "want one KEY, got 2 operands") {
+		t.Fatalf("two keys: exit %d, stderr %q", code, stderr)
 	}
 	_, stderr, code = redthread(t, nil, "lineage", "--url", srv.URL, "dataset:nope:none")
 	if code != 1 || !strings.Contains(stderr, "NOT_FOUND") {

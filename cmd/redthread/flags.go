@@ -38,6 +38,40 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		}
 		return errUsage
 	}
+	return flagsFromEnv(fs)
+}
+
+// parseFlagsAnywhere is parseFlags for a command whose operands may come
+// before, between or after its flags, as in "lineage --url U KEY --depth
+// 5" (the flag package alone stops at the first operand and would take
+// "--depth" for a second one). After "--" everything is an operand. It
+// returns the operands in order.
+func parseFlagsAnywhere(fs *flag.FlagSet, args []string) ([]string, error) {
+	var operands []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, errUsage
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			operands = append(operands, rest...)
+			break
+		}
+		operands = append(operands, rest[0])
+		args = rest[1:]
+	}
+	return operands, flagsFromEnv(fs)
+}
+
+// flagsFromEnv fills every flag not given on the command line from its
+// REDTHREAD_* environment variable.
+func flagsFromEnv(fs *flag.FlagSet) error {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var err error

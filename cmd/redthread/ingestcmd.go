@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -48,17 +49,19 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	workers := fs.Int("concurrency", 4, "batch requests in flight")
 	useGzip := fs.Bool("gzip", true, "gzip request bodies")
 	quiet := fs.Bool("quiet", false, "no progress bar")
-	if err := parseFlags(fs, args); err != nil {
+	operands, err := parseFlagsAnywhere(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
+	if len(operands) != 1 {
+		fmt.Fprintf(stderr, "redthread ingest: want one FILE, DIR or -, got %d operands %q\n", len(operands), operands)
 		fs.Usage()
 		return errUsage
 	}
 	if *batch < 1 || *workers < 1 {
 		return errors.New("-batch and -concurrency must be at least 1")
 	}
-	files, total, err := inputFiles(fs.Arg(0))
+	files, total, err := inputFiles(operands[0])
 	if err != nil {
 		return err
 	}
@@ -103,8 +106,8 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 					}
 					if r.Error != "" && r.Index < len(evs) {
 						field := ""
-						if r.Field != "" {
-							field = " (" + r.Field + ")"
+						if f := eventField(r.Field, r.Index); f != "" {
+							field = " (" + f + ")"
 						}
 						rejects = append(rejects, fmt.Sprintf("%s: %s%s: %s", evs[r.Index].where, r.Error, field, r.Message))
 					}
@@ -267,4 +270,15 @@ func postBatch(ctx context.Context, c *apiClient, evs []sourceEvent, useGzip boo
 		return batchReply{}, fmt.Errorf("server answered %d: %.200s", status, b)
 	}
 	return rep, nil
+}
+
+// eventField is field, the JSON path of a batch result ("[16].job.name"),
+// relative to the event at index, which is what the person fixing the file
+// needs ("job.name"): the position in a request depends on --batch.
+func eventField(field string, index int) string {
+	prefix := "[" + strconv.Itoa(index) + "]"
+	if rest, ok := strings.CutPrefix(field, prefix); ok && (rest == "" || rest[0] == '.' || rest[0] == '[') {
+		return strings.TrimPrefix(rest, ".")
+	}
+	return field
 }

@@ -50,20 +50,17 @@ func runLineage(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var edgeTypes stringList
 	fs.Var(&edgeTypes, "edge-type", "follow only these edge types (repeatable), e.g. READ_BY,WROTE")
 	format := fs.String("format", "json", "json or dot (Graphviz)")
-	// Flags may follow the key: `redthread lineage KEY --depth 5`.
-	var key string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		key, args = args[0], args[1:]
-	}
-	if err := parseFlags(fs, args); err != nil {
+	// Flags may come before or after the key: `redthread lineage KEY --depth 5`.
+	operands, err := parseFlagsAnywhere(fs, args)
+	if err != nil {
 		return err
 	}
-	if key == "" && fs.NArg() == 1 {
-		key = fs.Arg(0)
-	} else if key == "" || fs.NArg() > 0 {
+	if len(operands) != 1 {
+		fmt.Fprintf(stderr, "redthread lineage: want one KEY, got %d operands %q\n", len(operands), operands)
 		fs.Usage()
 		return errUsage
 	}
+	key := operands[0]
 	if *format != "json" && *format != "dot" {
 		return fmt.Errorf("-format %q: want json or dot", *format)
 	}
