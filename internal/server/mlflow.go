@@ -11,7 +11,11 @@ func (s *Server) mountMLflow() {
 	if s.opts.MLflowObserver != nil {
 		s.handle("POST /api/v1/mlflow/observations", "mlflow_observations", s.auth(http.HandlerFunc(s.postObservations)))
 	}
+	if s.opts.MLflowObserver == nil {
+		s.disabled["/api/v1/mlflow/observations"] = "the MLflow observations endpoint is off; start serve with --mlflow-uri"
+	}
 	if s.opts.MLflowWebhook == nil {
+		s.disabled["/api/v1/mlflow/webhook"] = "the MLflow webhook receiver is off; start serve with --mlflow-uri and --mlflow-webhook-secret"
 		return
 	}
 	s.handle("POST /api/v1/mlflow/webhook", "mlflow_webhook", s.opts.MLflowWebhook)

@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -70,6 +71,8 @@ const DefaultMaxBodyBytes = 16 << 20
 type Server struct {
 	opts     Options
 	mux      *http.ServeMux
+	methods  map[string][]string // path → the methods routed for it
+	disabled map[string]string   // path → why its endpoint is off
 	keys     [][32]byte
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -89,7 +92,7 @@ func New(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opts: opts, mux: http.NewServeMux()}
+	s := &Server{opts: opts, mux: http.NewServeMux(), methods: map[string][]string{}, disabled: map[string]string{}}
 	for _, k := range opts.APIKeys {
 		s.keys = append(s.keys, sha256.Sum256([]byte(k)))
 	}
@@ -115,10 +118,44 @@ func New(opts Options) *Server {
 	if opts.GraphQL != nil {
 		s.handle("/graphql", "graphql", s.readYourWrites(opts.GraphQL))
 	}
+	// Everything else: JSON errors under /api/ and for the paths above
+	// asked with another method; the playground (or a JSON 404) elsewhere.
+	s.handle("/api/", "unknown", http.HandlerFunc(s.unrouted))
 	if opts.Playground != nil {
-		s.handle("/", "playground", opts.Playground)
+		s.handle("/", "playground", s.knownPathOr(opts.Playground))
+	} else {
+		s.handle("/", "unknown", http.HandlerFunc(s.unrouted))
 	}
 	return s
+}
+
+// unrouted answers a request no route takes: 405 naming the allowed
+// methods when its path has routes, 404 otherwise (saying why, for an
+// endpoint that is off in this configuration).
+func (s *Server) unrouted(w http.ResponseWriter, r *http.Request) {
+	if methods, ok := s.methods[r.URL.Path]; ok {
+		w.Header().Set("Allow", strings.Join(methods, ", "))
+		writeError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED",
+			fmt.Sprintf("%s %s is not served; use %s", r.Method, r.URL.Path, strings.Join(methods, " or ")), "")
+		return
+	}
+	msg := "no endpoint at " + r.URL.Path
+	if why, ok := s.disabled[r.URL.Path]; ok {
+		msg += ": " + why
+	}
+	writeError(w, http.StatusNotFound, "NOT_FOUND", msg, "")
+}
+
+// knownPathOr sends requests for a routed path (asked with another method)
+// to unrouted, and everything else to next.
+func (s *Server) knownPathOr(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := s.methods[r.URL.Path]; ok {
+			s.unrouted(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // ServeHTTP implements http.Handler.
@@ -126,6 +163,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 
 // handle registers h with metrics and panic recovery.
 func (s *Server) handle(pattern, route string, h http.Handler) {
+	if method, path, ok := strings.Cut(pattern, " "); ok {
+		s.methods[path] = append(s.methods[path], method)
+		if method == http.MethodGet {
+			s.methods[path] = append(s.methods[path], http.MethodHead)
+		}
+	}
 	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}

@@ -315,3 +315,70 @@ func TestQueriesReadTheirWrites(t *testing.T) {
 		t.Fatal("a query must not wait for a store that is failing")
 	}
 }
+
+// Requests no route takes get JSON errors: 405 with Allow for a routed
+// path asked with another method, 404 under /api/ (saying why for an
+// endpoint this configuration leaves off), and the playground keeps every
+// other path.
+func TestUnroutedRequests(t *testing.T) {
+	playground := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "playground "+r.URL.Path)
+	})
+	for _, withPlayground := range []bool{true, false} {
+		opts := Options{}
+		if withPlayground {
+			opts.Playground = playground
+		}
+		srv, f := newTestServer(t, opts)
+		for _, c := range []struct {
+			method, path string
+			status       int
+			code, allow  string
+			message      string
+		}{
+			{"GET", "/api/v1/lineage", 405, "METHOD_NOT_ALLOWED", "POST", "GET /api/v1/lineage is not served; use POST"},
+			{"PUT", "/api/v1/lineage/batch", 405, "METHOD_NOT_ALLOWED", "POST", "PUT /api/v1/lineage/batch is not served; use POST"},
+			{"POST", "/healthz", 405, "METHOD_NOT_ALLOWED", "GET, HEAD", "POST /healthz is not served; use GET or HEAD"},
+			{"POST", "/api/v1/lineages", 404, "NOT_FOUND", "", "no endpoint at /api/v1/lineages"},
+			{"GET", "/api/", 404, "NOT_FOUND", "", "no endpoint at /api/"},
+			{"POST", "/api/v1/mlflow/webhook", 404, "NOT_FOUND", "", "no endpoint at /api/v1/mlflow/webhook: the MLflow webhook receiver is off; start serve with --mlflow-uri and --mlflow-webhook-secret"},
+		} {
+			req, err := http.NewRequest(c.method, srv.URL+c.path, strings.NewReader(okEvent))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body ErrorBody
+			decodeErr := json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			if resp.StatusCode != c.status || decodeErr != nil || body.Error != c.code || body.Message != c.message || body.Code != c.status {
+				t.Fatalf("playground %v, %s %s: status %d, body %+v (%v); want %d %s %q", withPlayground, c.method, c.path, resp.StatusCode, body, decodeErr, c.status, c.code, c.message)
+			}
+			if got := resp.Header.Get("Allow"); got != c.allow {
+				t.Fatalf("%s %s: Allow %q, want %q", c.method, c.path, got, c.allow)
+			}
+		}
+		f.mu.Lock()
+		n := len(f.got)
+		f.mu.Unlock()
+		if n != 0 {
+			t.Fatalf("%d events reached the pipeline", n)
+		}
+		resp, err := http.Get(srv.URL + "/some/page")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if withPlayground && (resp.StatusCode != 200 || string(b) != "playground /some/page") {
+			t.Fatalf("playground path: %d %q", resp.StatusCode, b)
+		}
+		if !withPlayground && resp.StatusCode != 404 {
+			t.Fatalf("no playground: status %d %q", resp.StatusCode, b)
+		}
+	}
+}
