@@ -376,7 +376,7 @@ func TestLineage(t *testing.T) {
 		{"malformed key", map[string]any{"key": "model:only-registry"}, graph.EINVALID, "key"},
 		{"negative depth", map[string]any{"key": keyCorr, "depth": -1}, graph.EINVALID, "depth"},
 		{"zero maxNodes", map[string]any{"key": keyCorr, "max": 0}, graph.EINVALID, "maxNodes"},
-		{"bad time", map[string]any{"key": keyCorr, "asOf": "yesterday"}, graph.EINVALID, ""},
+		{"bad time", map[string]any{"key": keyCorr, "asOf": "yesterday"}, graph.EINVALID, "asOf"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e.wantError(e.query(q, c.vars), c.code, c.field)
@@ -467,6 +467,22 @@ func TestSchemaEnumsMatchDomain(t *testing.T) {
 	} {
 		if d := cmp.Diff(c.want, values(c.enum)); d != "" {
 			t.Errorf("enum %s differs from package graph (-graph +schema):\n%s", c.enum, d)
+		}
+	}
+}
+
+// A scalar that does not parse is reported on the argument that held it,
+// whether the value came in a variable or inline.
+func TestScalarErrorsNameTheArgument(t *testing.T) {
+	e := newEnv(t, gqlhandler.Options{})
+	const want = `asOf: "yesterday" is not an RFC 3339 time such as 2024-05-01T12:00:00Z`
+	for _, r := range []response{
+		e.query(`query($key: ID!, $t: Time) { lineage(key: $key, asOf: $t) { depth } }`, map[string]any{"key": keyCorr, "t": "yesterday"}),
+		e.query(`{ lineage(key: "`+keyCorr+`", asOf: "yesterday") { depth } }`, nil),
+	} {
+		e.wantError(r, graph.EINVALID, "asOf")
+		if r.Errors[0].Message != want {
+			t.Fatalf("message %q, want %q", r.Errors[0].Message, want)
 		}
 	}
 }

@@ -37,6 +37,7 @@ import (
 
 	"github.com/redthread/redthread/graph"
 	"github.com/redthread/redthread/internal/gqlexec"
+	"github.com/redthread/redthread/internal/gqlmodel"
 	"github.com/redthread/redthread/internal/gqlws"
 	"github.com/redthread/redthread/internal/pubsub"
 	"github.com/redthread/redthread/resolvers"
@@ -282,16 +283,28 @@ func (p *presenter) present(ctx context.Context, err error) *gqlerror.Error {
 	var de *graph.Error
 	switch {
 	case errors.As(err, &de):
+		field := de.Field
+		if field == gqlmodel.ArgumentField {
+			// A scalar's unmarshaler, which gqlgen calls with the argument's
+			// name as the last element of the path.
+			field = ""
+			if n := len(gqlErr.Path); n > 0 {
+				if name, ok := gqlErr.Path[n-1].(ast.PathName); ok {
+					field = string(name)
+				}
+			}
+		}
+		msg := graph.ErrorMessage(&graph.Error{Code: de.Code, Field: field, Message: de.Message})
 		out := &gqlerror.Error{
-			Message:    graph.ErrorMessage(de),
+			Message:    msg,
 			Path:       gqlErr.Path,
 			Locations:  gqlErr.Locations,
 			Extensions: map[string]any{"code": de.Code},
 		}
 		if de.Code == graph.EINTERNAL {
 			p.logInternal(ctx, gqlErr.Path, err)
-		} else if de.Field != "" {
-			out.Extensions["field"] = de.Field
+		} else if field != "" {
+			out.Extensions["field"] = field
 		}
 		return out
 	case gqlErr.Err == nil:

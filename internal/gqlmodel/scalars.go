@@ -24,6 +24,12 @@ func MarshalTime(t time.Time) graphql.Marshaler {
 	})
 }
 
+// ArgumentField is the field the scalars' unmarshalers give their errors:
+// they cannot know which argument they read, and the GraphQL handler
+// replaces it with the argument's name, the last element of the error's
+// path.
+const ArgumentField = "$argument"
+
 // UnmarshalTime reads an RFC 3339 string (any offset, optional fractional
 // seconds) or a plain date, which means midnight UTC. Anything else is an
 // EINVALID error, so the caller sees a coded input error rather than an
@@ -31,7 +37,7 @@ func MarshalTime(t time.Time) graphql.Marshaler {
 func UnmarshalTime(v any) (time.Time, error) {
 	s, ok := v.(string)
 	if !ok {
-		return time.Time{}, graph.Errorf(graph.EINVALID, "a Time must be an RFC 3339 string, got %T", v)
+		return time.Time{}, graph.FieldErrorf(graph.EINVALID, ArgumentField, "a Time must be an RFC 3339 string, got %T", v)
 	}
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t.UTC(), nil
@@ -39,7 +45,7 @@ func UnmarshalTime(v any) (time.Time, error) {
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
 		return t, nil
 	}
-	return time.Time{}, graph.Errorf(graph.EINVALID, "%q is not an RFC 3339 time such as 2024-05-01T12:00:00Z", s)
+	return time.Time{}, graph.FieldErrorf(graph.EINVALID, ArgumentField, "%q is not an RFC 3339 time such as 2024-05-01T12:00:00Z", s)
 }
 
 // JSON is an encoded JSON value, written to the response as is.
@@ -59,7 +65,7 @@ func (j JSON) MarshalGQL(w io.Writer) {
 func (j *JSON) UnmarshalGQL(v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return graph.Errorf(graph.EINVALID, "not a JSON value: %v", err)
+		return graph.FieldErrorf(graph.EINVALID, ArgumentField, "not a JSON value: %v", err)
 	}
 	*j = b
 	return nil
