@@ -18,7 +18,7 @@ export REDTHREAD_OL_PYTHON ?= $(OL_VENV)/bin/python
 NEO4J_EXTERNAL_URI := $(REDTHREAD_NEO4J_URI)
 export NEO4J_PORT ?= 7687
 
-.PHONY: run build web test unit deps deps-python deps-mlflow neo4j generate check-generated lint fuzz bench bench-go pgo clean
+.PHONY: run build web test unit deps deps-python deps-mlflow deps-browser neo4j generate check-generated lint fuzz bench bench-go pgo clean
 
 ## run: build and start Redthread on its embedded defaults (http://127.0.0.1:5050)
 run: build
@@ -32,11 +32,15 @@ build: web
 web:
 	./scripts/build-web.sh
 
-## deps: everything the tests need beyond Go (web bundle, openlineage-python, MLflow)
-deps: web deps-python deps-mlflow
+## deps: everything the tests need beyond Go (web bundle, openlineage-python, MLflow, Chromium)
+deps: web deps-python deps-mlflow deps-browser
 
 deps-python:
 	./scripts/openlineage-python.sh "$(OL_VENV)" "$(OL_VERSION)"
+
+## deps-browser: Debian's Chromium for the playground's browser test (apt, once)
+deps-browser:
+	./scripts/chromium.sh
 
 ## deps-mlflow: MLflow in a cached venv; each test starts its own server from it (deploy/local/mlflow)
 deps-mlflow:
