@@ -47,6 +47,13 @@ type Traversal struct {
 	EdgeTypes []EdgeType // follow only these; empty means all
 	AsOf      time.Time  // zero means now; otherwise ignore nodes and edges first seen after it (an edge is not followed to a node that did not exist yet)
 	MaxNodes  int        // 0 means DefaultMaxNodes; clamped to MaxNodesLimit
+	// Skeleton asks only for the shape of the subgraph: its nodes' keys
+	// and labels, its edges' ends and types, and the provenance of both.
+	// A store may then leave every Props and Facets nil, and skip reading
+	// and decoding them; the nodes, edges and Truncated are the same as
+	// without it. For callers that read nothing more, such as a GraphQL
+	// query that selects nothing more.
+	Skeleton bool
 }
 
 // Subgraph is the answer to a Traversal. Nodes are sorted by key and edges

@@ -486,3 +486,33 @@ func TestScalarErrorsNameTheArgument(t *testing.T) {
 		}
 	}
 }
+
+// lineage asks the store for a skeleton traversal exactly when the query
+// selects nothing of nodes and edges beyond keys, labels, edge ends and
+// provenance, whatever fragments it is written with.
+func TestLineageSkeletonFromSelection(t *testing.T) {
+	e := newEnv(t, gqlhandler.Options{})
+	for _, c := range []struct {
+		selection, fragments string
+		skeleton             bool
+	}{
+		{`nodes { key } edges { from to type }`, "", true},
+		{`root depth truncated nodes { __typename key label firstSeen lastSeen firstOffset lastOffset } edges { id type from to firstSeen lastSeen firstOffset lastOffset }`, "", true},
+		{`truncated`, "", true},
+		{`nodes { ... on Node { key label } } edges { ...E }`, `fragment E on Edge { type from to }`, true},
+		{`nodes { key name }`, "", false},
+		{`nodes { key properties }`, "", false},
+		{`nodes { key } edges { from facets }`, "", false},
+		{`nodes { ... on Node { facets } }`, "", false},
+		{`edges { ...E }`, `fragment E on Edge { from properties }`, false},
+	} {
+		q := `query($key: ID!) { lineage(key: $key, depth: 2) { ` + c.selection + ` } } ` + c.fragments
+		r := e.query(q, map[string]any{"key": keyCorr})
+		if len(r.Errors) > 0 {
+			t.Fatalf("%s: %+v", c.selection, r.Errors)
+		}
+		if got := e.store.traversal().Skeleton; got != c.skeleton {
+			t.Errorf("%s: skeleton %v, want %v", c.selection, got, c.skeleton)
+		}
+	}
+}

@@ -92,6 +92,7 @@ func (r *queryResolver) Lineage(ctx context.Context, key string, direction *grap
 		Depth:     deref(depth, defaultDepth),
 		EdgeTypes: edgeTypes,
 		AsOf:      deref(asOf, time.Time{}),
+		Skeleton:  selectsSkeleton(ctx),
 	}
 	if t.Depth < 0 {
 		return nil, graph.FieldErrorf(graph.EINVALID, "depth", "must not be negative, got %d", t.Depth)

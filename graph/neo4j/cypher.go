@@ -194,7 +194,10 @@ RETURN labels(n) AS labels, properties(n) AS props`
 // seen no later than $asOf (when not null), grouped by the node at its far
 // end, so that each far node comes back once with all the relationships
 // that reach it. Types are validated by the caller and pass through ident.
-func stepCypher(dir graph.Direction, types []graph.EdgeType) string {
+// A skeleton step returns of each node and relationship only its key and
+// provenance properties (a map projection), not its props and facets,
+// which are most of the bytes Neo4j serialises and the driver decodes.
+func stepCypher(dir graph.Direction, types []graph.EdgeType, skeleton bool) string {
 	rel := "r"
 	if len(types) > 0 {
 		names := make([]string, len(types))
@@ -212,13 +215,18 @@ func stepCypher(dir graph.Direction, types []graph.EdgeType) string {
 	default:
 		pattern, from, to = "(a)-["+rel+"]->(b)", "a.key", "b.key"
 	}
+	nodeProps, relProps := "properties(b)", "properties(r)"
+	if skeleton {
+		prov := fmt.Sprintf(".%s, .%s, .%s, .%s", firstSeenProp, lastSeenProp, firstOffsetProp, lastOffsetProp)
+		nodeProps, relProps = "b{."+keyProp+", "+prov+"}", "r{"+prov+"}"
+	}
 	return fmt.Sprintf(`UNWIND $keys AS k
 MATCH (a:%[1]s {key: k})
 MATCH %[2]s
 WHERE b:%[1]s AND ($asOf IS NULL OR r.%[3]s IS NULL OR r.%[3]s <= $asOf)
-WITH b, collect({from: %[4]s, type: type(r), to: %[5]s, props: properties(r)}) AS rels
-RETURN labels(b) AS labels, properties(b) AS props, rels`,
-		ident(nodeLabel), pattern, firstSeenProp, from, to)
+WITH b, collect({from: %[4]s, type: type(r), to: %[5]s, props: %[7]s}) AS rels
+RETURN labels(b) AS labels, %[6]s AS props, rels`,
+		ident(nodeLabel), pattern, firstSeenProp, from, to, nodeProps, relProps)
 }
 
 // searchCypher returns the query of a search. Which conditions it has

@@ -128,7 +128,7 @@ func TestStepCypher(t *testing.T) {
 		{graph.Both, []graph.EdgeType{graph.EdgeRunOf, graph.EdgeWrote}, "MATCH (a)-[r:RUN_OF|WROTE]-(b)", "startNode(r).key", "endNode(r).key"},
 	} {
 		t.Run(fmt.Sprintf("%s %v", tc.dir, tc.types), func(t *testing.T) {
-			q := stepCypher(tc.dir, tc.types)
+			q := stepCypher(tc.dir, tc.types, false)
 			for _, want := range []string{
 				"UNWIND $keys AS k",
 				"MATCH (a:Node {key: k})",
@@ -143,6 +143,21 @@ func TestStepCypher(t *testing.T) {
 			}
 			if strings.Contains(q, "*") {
 				t.Errorf("a variable-length pattern enumerates paths:\n%s", q)
+			}
+			// A skeleton step reads the same pattern but only the key and
+			// provenance of each node and relationship.
+			sk := stepCypher(tc.dir, tc.types, true)
+			for _, want := range []string{
+				tc.pattern,
+				"props: r{.first_seen, .last_seen, .first_offset, .last_offset}}) AS rels",
+				"RETURN labels(b) AS labels, b{.key, .first_seen, .last_seen, .first_offset, .last_offset} AS props, rels",
+			} {
+				if !strings.Contains(sk, want) {
+					t.Errorf("skeleton step lacks %q:\n%s", want, sk)
+				}
+			}
+			if strings.Contains(sk, "properties(") {
+				t.Errorf("skeleton step reads whole property maps:\n%s", sk)
 			}
 		})
 	}

@@ -131,7 +131,7 @@ func (s *Store) Traverse(ctx context.Context, t graph.Traversal) (graph.Subgraph
 	if err != nil {
 		return graph.Subgraph{}, err
 	}
-	step := stepCypher(p.dir, p.types)
+	step := stepCypher(p.dir, p.types, t.Skeleton)
 	asOf := nanos(p.asOf)
 	return read(ctx, s, "traverse", func(tx neo4j.ManagedTransaction) (graph.Subgraph, error) {
 		found, err := loadNodes(ctx, tx, p.start)

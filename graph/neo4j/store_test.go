@@ -127,6 +127,10 @@ func TestStoreConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) graph.Store { return emptyStore(t) })
 }
 
+func TestSkeletonLeavesContent(t *testing.T) {
+	storetest.SkeletonLeavesContent(t, emptyStore(t))
+}
+
 // TestReopen checks that a second Open on a populated database finds the
 // schema in place and the data and applied offset as they were.
 func TestReopen(t *testing.T) {

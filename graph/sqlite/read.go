@@ -21,6 +21,10 @@ type queryer interface {
 // NULL, which costs no string to scan (edges are read the same way).
 const nodeColumns = `key, label, nullif(props, '{}'), nullif(facets, '{}'), first_seen, last_seen, first_offset, last_offset`
 
+// skeletonNodeColumns are nodeColumns without props and facets, for a
+// skeleton traversal (graph.Traversal.Skeleton): nothing to decode.
+const skeletonNodeColumns = `key, label, NULL, NULL, first_seen, last_seen, first_offset, last_offset`
+
 // asOfArg is the bound value of an as-of filter: nil (no filter) for the
 // zero time. The SQL reads "first_seen IS NULL OR first_seen <= asOf": an
 // unknown first-seen time is not known to be after anything.
@@ -150,6 +154,10 @@ func (s *Store) Traverse(ctx context.Context, t graph.Traversal) (graph.Subgraph
 	}
 	maxNodes = min(maxNodes, graph.MaxNodesLimit)
 	asOf := asOfArg(t.AsOf)
+	cols := nodeColumns
+	if t.Skeleton {
+		cols = skeletonNodeColumns
+	}
 
 	tx, err := s.db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -158,7 +166,7 @@ func (s *Store) Traverse(ctx context.Context, t graph.Traversal) (graph.Subgraph
 	defer tx.Rollback()
 
 	start := uniqueSorted(t.Start)
-	startNodes, err := collectIDNodes(ctx, tx, `SELECT id, `+nodeColumns+` FROM nodes
+	startNodes, err := collectIDNodes(ctx, tx, `SELECT id, `+cols+` FROM nodes
 		WHERE key IN (SELECT value FROM json_each(?1))
 		AND (?2 IS NULL OR first_seen IS NULL OR first_seen <= ?2)`, jsonList(start), asOf)
 	if err != nil {
@@ -188,7 +196,7 @@ func (s *Store) Traverse(ctx context.Context, t graph.Traversal) (graph.Subgraph
 		newIDs    []int64
 	)
 	for level := 0; level < depth && len(frontier) > 0 && !truncated; level++ {
-		adjacent, err := adjacentEdges(ctx, tx, frontier, dir, types, asOf)
+		adjacent, err := adjacentEdges(ctx, tx, frontier, dir, types, asOf, t.Skeleton)
 		if err != nil {
 			return graph.Subgraph{}, internal(ctx, "read edges", err)
 		}
@@ -204,7 +212,7 @@ func (s *Store) Traverse(ctx context.Context, t graph.Traversal) (graph.Subgraph
 		newIDs = slices.Compact(newIDs)
 		var added []idNode
 		if len(newIDs) > 0 {
-			added, err = collectIDNodes(ctx, tx, `SELECT id, `+nodeColumns+` FROM nodes
+			added, err = collectIDNodes(ctx, tx, `SELECT id, `+cols+` FROM nodes
 				WHERE id IN (SELECT value FROM json_each(?1))
 				AND (?2 IS NULL OR first_seen IS NULL OR first_seen <= ?2)`, jsonInts(newIDs), asOf)
 			if err != nil {
@@ -313,13 +321,17 @@ func (e *rawEdge) edge(from, to string) (graph.Edge, error) {
 // adjacentEdges returns the edges (of types, visible as of asOf) leaving
 // (Downstream), entering (Upstream) or touching (Both) the frontier. With
 // Both an edge between two frontier nodes comes back twice; the caller
-// keeps it once.
-func adjacentEdges(ctx context.Context, q queryer, frontier []int64, dir graph.Direction, types, asOf any) ([]rawEdge, error) {
+// keeps it once. A skeleton read leaves props and facets out.
+func adjacentEdges(ctx context.Context, q queryer, frontier []int64, dir graph.Direction, types, asOf any, skeleton bool) ([]rawEdge, error) {
 	ids := jsonInts(frontier)
+	content := `nullif(props, '{}'), nullif(facets, '{}')`
+	if skeleton {
+		content = `NULL, NULL`
+	}
 	var out []rawEdge
 	for _, col := range directionColumns(dir) {
-		// col is one of two constants, never input.
-		rows, err := q.QueryContext(ctx, `SELECT from_id, type, to_id, nullif(props, '{}'), nullif(facets, '{}'),
+		// col and content are constants, never input.
+		rows, err := q.QueryContext(ctx, `SELECT from_id, type, to_id, `+content+`,
 				first_seen, last_seen, first_offset, last_offset FROM edges
 			WHERE `+col+` IN (SELECT value FROM json_each(?1))
 			AND (?2 IS NULL OR type IN (SELECT value FROM json_each(?2)))

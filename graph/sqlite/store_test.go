@@ -38,6 +38,10 @@ func TestStoreConformance(t *testing.T) {
 	})
 }
 
+func TestSkeletonLeavesContent(t *testing.T) {
+	storetest.SkeletonLeavesContent(t, openStore(t, filepath.Join(t.TempDir(), "graph.db")))
+}
+
 // TestSchemaVersion checks that a file whose recorded layout differs from
 // this build's is refused with ECONFLICT rather than misread.
 func TestSchemaVersion(t *testing.T) {

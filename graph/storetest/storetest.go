@@ -175,7 +175,9 @@ func findEdge(t *testing.T, s graph.Store, from string, typ graph.EdgeType, to s
 }
 
 // traverse runs a traversal that must succeed and checks the shape every
-// Subgraph has.
+// Subgraph has. It runs the traversal again as a skeleton
+// (graph.Traversal.Skeleton), which must find the same nodes and edges with
+// the same labels and provenance, so every traversal test covers both.
 func traverse(t *testing.T, s graph.Store, q graph.Traversal) graph.Subgraph {
 	t.Helper()
 	sg, err := s.Traverse(t.Context(), q)
@@ -183,7 +185,44 @@ func traverse(t *testing.T, s graph.Store, q graph.Traversal) graph.Subgraph {
 		t.Fatalf("Traverse(%+v): %v", q, err)
 	}
 	checkSubgraph(t, sg)
+	if !q.Skeleton {
+		sk := q
+		sk.Skeleton = true
+		skel, err := s.Traverse(t.Context(), sk)
+		if err != nil {
+			t.Fatalf("Traverse(%+v): %v", sk, err)
+		}
+		checkSubgraph(t, skel)
+		checkSkeleton(t, sg, skel)
+	}
 	return sg
+}
+
+// checkSkeleton checks that a skeleton traversal found what the full one
+// did: the same nodes (key, label, provenance), edges (ends, type,
+// provenance) and Truncated. Props and facets may be left out.
+func checkSkeleton(t *testing.T, full, skel graph.Subgraph) {
+	t.Helper()
+	sameProv := func(a, b graph.Provenance) bool {
+		return a.FirstSeen.Equal(b.FirstSeen) && a.LastSeen.Equal(b.LastSeen) &&
+			a.FirstOffset == b.FirstOffset && a.LastOffset == b.LastOffset
+	}
+	if skel.Truncated != full.Truncated || len(skel.Nodes) != len(full.Nodes) || len(skel.Edges) != len(full.Edges) {
+		t.Fatalf("skeleton: %d nodes, %d edges, truncated %v; full: %d, %d, %v",
+			len(skel.Nodes), len(skel.Edges), skel.Truncated, len(full.Nodes), len(full.Edges), full.Truncated)
+	}
+	for i, n := range full.Nodes {
+		k := skel.Nodes[i]
+		if k.Key != n.Key || k.Label != n.Label || !sameProv(k.Provenance, n.Provenance) {
+			t.Fatalf("skeleton node %d: %s %s %+v, full: %s %s %+v", i, k.Key, k.Label, k.Provenance, n.Key, n.Label, n.Provenance)
+		}
+	}
+	for i, e := range full.Edges {
+		k := skel.Edges[i]
+		if k.ID() != e.ID() || !sameProv(k.Provenance, e.Provenance) {
+			t.Fatalf("skeleton edge %d: %s %+v, full: %s %+v", i, k.ID(), k.Provenance, e.ID(), e.Provenance)
+		}
+	}
 }
 
 // checkSubgraph checks the invariants of any Subgraph: nodes sorted by key

@@ -549,3 +549,43 @@ func testHardKeys(t *testing.T, newStore NewStore) {
 		})
 	}
 }
+
+// SkeletonLeavesContent checks what a store that implements the skeleton
+// optimisation does with it: a skeleton traversal of a small graph whose
+// nodes and edges carry props and facets returns the nodes beyond the start
+// and every edge without them. It is not part of Run, since the contract
+// lets a store ignore Skeleton; each of Redthread's stores calls it.
+func SkeletonLeavesContent(t *testing.T, s graph.Store) {
+	t.Helper()
+	ds := graph.DatasetKey("s3://skeleton", "in")
+	run := graph.RunKey("0195c4d4-7f3a-7c1e-9a64-00000000000a")
+	out := graph.DatasetKey("s3://skeleton", "out")
+	facets := graph.Facets{"schema": raw(`{"fields":[{"name":"id"}]}`)}
+	node := func(key string, label graph.Label) graph.Mutation {
+		m := nodeMut(key, label, at(1), graph.Props{"name": key, "owner": "team"})
+		m.Node.Facets = facets
+		return m
+	}
+	edge := func(from string, typ graph.EdgeType, to string) graph.Mutation {
+		m := edgeMut(from, typ, to, at(1))
+		m.Edge.Props, m.Edge.Facets = graph.Props{"rows": int64(7)}, facets
+		return m
+	}
+	apply(t, s, batch(1, node(ds, graph.LabelDataset), node(run, graph.LabelRun), node(out, graph.LabelDataset),
+		edge(ds, graph.EdgeReadBy, run), edge(run, graph.EdgeWrote, out)))
+	full := traverse(t, s, graph.Traversal{Start: []string{ds}, Depth: 2})
+	if len(full.Nodes) != 3 || len(full.Edges) != 2 || len(full.Edges[0].Facets) == 0 || len(full.Nodes[1].Props) == 0 {
+		t.Fatalf("full traversal: %+v", full)
+	}
+	skel := traverse(t, s, graph.Traversal{Start: []string{ds}, Depth: 2, Skeleton: true})
+	for _, n := range skel.Nodes {
+		if n.Key != ds && (len(n.Props) > 0 || len(n.Facets) > 0) {
+			t.Errorf("skeleton node %s carries props %v and facets %v", n.Key, n.Props, n.Facets)
+		}
+	}
+	for _, e := range skel.Edges {
+		if len(e.Props) > 0 || len(e.Facets) > 0 {
+			t.Errorf("skeleton edge %s carries props %v and facets %v", e.ID(), e.Props, e.Facets)
+		}
+	}
+}
