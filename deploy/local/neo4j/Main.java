@@ -47,6 +47,19 @@ public final class Main {
         String password = System.getenv().getOrDefault("NEO4J_PASSWORD", "");
         String tlsDir = System.getenv().getOrDefault("NEO4J_TLS_DIR", "");
         String listen = System.getenv().getOrDefault("NEO4J_LISTEN_ADDRESS", "127.0.0.1");
+        // server.bolt.connection_keep_alive_for_requests. With ALL (Neo4j's
+        // default) the server sends a connection.recv_timeout_seconds hint,
+        // and the Go driver then bounds every read with a deadline (a
+        // goroutine per read); OFF sends none. See the README.
+        String keepAliveName = System.getenv().getOrDefault("NEO4J_BOLT_KEEPALIVE", "ALL");
+        BoltConnector.KeepAliveRequestType keepAlive;
+        try {
+            keepAlive = BoltConnector.KeepAliveRequestType.valueOf(keepAliveName);
+        } catch (IllegalArgumentException e) {
+            System.err.println("NEO4J_BOLT_KEEPALIVE=" + keepAliveName + ": want ALL, STREAMING or OFF");
+            System.exit(2);
+            return;
+        }
 
         DatabaseManagementServiceBuilder builder = new DatabaseManagementServiceBuilder(home)
                 .setConfig(BoltConnector.enabled, true)
@@ -77,6 +90,7 @@ public final class Main {
                 .setConfig(GraphDatabaseSettings.logical_log_rotation_threshold, 64L * 1024 * 1024)
                 .setConfig(GraphDatabaseSettings.keep_logical_logs, "keep_none")
                 .setConfig(GraphDatabaseSettings.udc_enabled, false)
+                .setConfig(BoltConnector.connection_keep_alive_type, keepAlive)
                 .build();
 
         CountDownLatch stopped = new CountDownLatch(1);

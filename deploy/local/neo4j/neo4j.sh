@@ -23,6 +23,8 @@
 #   NEO4J_HOME_DIR      the server's home: data, Neo4j's own logs (NEO4J_CACHE/server-PORT)
 #   NEO4J_HEAP          JVM heap (1g)
 #   NEO4J_PAGECACHE_MB  page cache in MiB (128)
+#   NEO4J_BOLT_KEEPALIVE  server.bolt.connection_keep_alive_for_requests: ALL (Neo4j's
+#                       default), STREAMING or OFF (no read-timeout hint to drivers)
 #   NEO4J_START_TIMEOUT seconds to wait for Bolt (300)
 #   NEO4J_PASSWORD      turn auth on, with this password (8+ characters) for
 #                       the user neo4j; unset: auth off
