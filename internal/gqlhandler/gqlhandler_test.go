@@ -55,11 +55,21 @@ func serve(t *testing.T, opts gqlhandler.Options) *httptest.Server {
 
 func post(t *testing.T, srv *httptest.Server, body string) (int, gqlResponse) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL+"/graphql", strings.NewReader(body))
+	status, _, r := request(t, srv, http.MethodPost, "application/json", body)
+	return status, r
+}
+
+// request sends body to /graphql with method and contentType (none when
+// empty) and decodes the GraphQL-shaped answer.
+func request(t *testing.T, srv *httptest.Server, method, contentType, body string) (int, http.Header, gqlResponse) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, srv.URL+"/graphql", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
 	res, err := srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -67,9 +77,9 @@ func post(t *testing.T, srv *httptest.Server, body string) (int, gqlResponse) {
 	defer res.Body.Close()
 	var r gqlResponse
 	if err := json.NewDecoder(res.Body).Decode(&r); err != nil {
-		t.Fatalf("decode (status %d): %v", res.StatusCode, err)
+		t.Fatalf("%s %q %q: decode (status %d): %v", method, contentType, body, res.StatusCode, err)
 	}
-	return res.StatusCode, r
+	return res.StatusCode, res.Header, r
 }
 
 func postQuery(t *testing.T, srv *httptest.Server, query string) gqlResponse {
@@ -265,26 +275,6 @@ func TestOriginRefused(t *testing.T) {
 // what is wrong, and the message never echoes the body.
 func TestMalformedRequests(t *testing.T) {
 	srv := serve(t, gqlhandler.Options{})
-	send := func(method, contentType, body string) (int, http.Header, gqlResponse) {
-		t.Helper()
-		req, err := http.NewRequestWithContext(t.Context(), method, srv.URL+"/graphql", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if contentType != "" {
-			req.Header.Set("Content-Type", contentType)
-		}
-		res, err := srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var r gqlResponse
-		if err := json.NewDecoder(res.Body).Decode(&r); err != nil {
-			t.Fatalf("%s %q %q: decode (status %d): %v", method, contentType, body, res.StatusCode, err)
-		}
-		return res.StatusCode, res.Header, r
-	}
 	for _, c := range []struct {
 		name, method, contentType, body string
 		status                          int
@@ -302,7 +292,7 @@ func TestMalformedRequests(t *testing.T) {
 		{"PUT", "PUT", "application/json", `{"query":"{ counts { totalNodes } }"}`, 405, "METHOD_NOT_ALLOWED", "", "method PUT is not allowed; use GET or POST"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			status, header, r := send(c.method, c.contentType, c.body)
+			status, header, r := request(t, srv, c.method, c.contentType, c.body)
 			if status != c.status {
 				t.Fatalf("status %d, want %d; %+v", status, c.status, r.Errors)
 			}
