@@ -10,6 +10,9 @@ CACHE      ?= $(HOME)/.cache/redthread
 OL_VENV    ?= $(CACHE)/venv-openlineage
 OL_VERSION := 1.54.0
 FUZZTIME   ?= 30s
+# How long the fuzzer may spend shrinking each new input it finds. Go's default
+# of 60s stalls both workers for most of a run on the decoders' 200 KB seeds.
+FUZZMINIMIZETIME ?= 2s
 BENCHTIME  ?= 1x
 export REDTHREAD_OL_PYTHON ?= $(OL_VENV)/bin/python
 # The Neo4j the tests use (scripts/neo4j-for-tests.sh): REDTHREAD_NEO4J_URI
@@ -84,7 +87,7 @@ pgo:
 fuzz:
 	@for pkg in $$($(GO) list ./...); do \
 	  for f in $$($(GO) test -list 'Fuzz.*' $$pkg 2>/dev/null | grep '^Fuzz'); do \
-	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) $$pkg || exit 1; \
 	  done; \
 	done
 

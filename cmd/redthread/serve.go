@@ -101,7 +101,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // allocates a decoded event per record and holds thousands of them for the
 // applier; at Go's default of 100 collecting them took a tenth of the
 // CPU. At 200 the batch benchmark used 10-15% less CPU per event for about
-// 30% more resident memory (README, "Benchmarks").
+// 30% more resident memory (docs/performance.md).
 const defaultGCPercent = 200
 
 // setGCPercent applies the -gc-percent flag unless GOGC, the runtime's
