@@ -1,93 +1,14 @@
 package sqlite
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
-	"time"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/redthread/redthread/graph"
+	"github.com/redthread/redthread/graph/storetest"
 )
-
-// randomBatches returns n batches of a few random mutations over a small
-// set of keys, so that keys repeat often: props set and removed (nil),
-// typed lists as the OpenLineage mapper writes them and values that only
-// the general normalization path takes, facets replaced or repeated, and
-// provenance with unknown (zero) times and offsets, explicit offsets, and
-// times that move both ways. Every edge's endpoints are upserted earlier
-// in the sequence.
-func randomBatches(rng *rand.Rand, n int) []graph.Batch {
-	keys := []string{"job:ns:a", "job:ns:b", "run:1", "run:2", "dataset:ns:x", "dataset:ns:y"}
-	labels := []graph.Label{graph.LabelJob, graph.LabelRun, graph.LabelDataset}
-	types := []graph.EdgeType{graph.EdgeRunOf, graph.EdgeReadBy, graph.EdgeWrote}
-	values := []any{nil, "v", "Ünïcödé", int64(7), int(8), 2.5, 3.0, true, []string{"p", "q"}, []bool{true},
-		[]int64{1, 2}, []any{"r"}, []float64{1.5, 2}, "bad\xffutf8"}
-	facetTexts := []string{`{"a":1}`, `{"a":2,"n":null}`, `[1, 2]`, `"s"`}
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	var seen []string
-	props := func() graph.Props {
-		if rng.IntN(4) == 0 {
-			return nil
-		}
-		p := graph.Props{}
-		for _, k := range []string{"a", "b", "name", "c\xff"} {
-			if rng.IntN(2) == 0 {
-				p[k] = values[rng.IntN(len(values))]
-			}
-		}
-		return p
-	}
-	facets := func() graph.Facets {
-		if rng.IntN(2) == 0 {
-			return nil
-		}
-		f := graph.Facets{}
-		for _, name := range []string{"f1", "f2"} {
-			if rng.IntN(2) == 0 {
-				f[name] = []byte(facetTexts[rng.IntN(len(facetTexts))])
-			}
-		}
-		return f
-	}
-	prov := func() graph.Provenance {
-		var p graph.Provenance
-		if rng.IntN(4) > 0 {
-			p.FirstSeen = t0.Add(time.Duration(rng.IntN(100)) * time.Second)
-		}
-		if rng.IntN(4) > 0 {
-			p.LastSeen = t0.Add(time.Duration(rng.IntN(100)) * time.Second)
-		}
-		if rng.IntN(3) == 0 {
-			p.FirstOffset = int64(1 + rng.IntN(3*n))
-			p.LastOffset = int64(1 + rng.IntN(3*n))
-		}
-		return p
-	}
-	batches := make([]graph.Batch, n)
-	for i := range batches {
-		b := graph.Batch{Offset: int64(i + 1)}
-		for range 1 + rng.IntN(4) {
-			if len(seen) > 1 && rng.IntN(3) == 0 {
-				b.Mutations = append(b.Mutations, graph.EdgeMutation(graph.Edge{
-					From: seen[rng.IntN(len(seen))], Type: types[rng.IntN(len(types))], To: seen[rng.IntN(len(seen))],
-					Props: props(), Facets: facets(), Provenance: prov(),
-				}))
-				continue
-			}
-			k := keys[rng.IntN(len(keys))]
-			b.Mutations = append(b.Mutations, graph.NodeMutation(graph.Node{
-				Key: k, Label: labels[rng.IntN(len(labels))], Props: props(), Facets: facets(), Provenance: prov(),
-			}))
-			seen = append(seen, k)
-		}
-		batches[i] = b
-	}
-	return batches
-}
 
 // storeRows is everything a store holds, read straight from its tables.
 type storeRows struct {
@@ -150,68 +71,16 @@ func readRows(t *testing.T, s *Store) storeRows {
 	return out
 }
 
-// TestCoalescedApplyEqualsSequential checks that Apply, which coalesces
-// the mutations of one key across a call, leaves exactly the rows that
-// applying every mutation on its own, in log order, leaves: props
-// overwritten key by key with nil removing, facets replaced by name,
-// first seen and first offset the minimum, last seen and last offset the
-// maximum, labels never changed, counts and the applied offset.
+// TestCoalescedApplyEqualsSequential holds the store's coalescing to the
+// rules of applying every mutation on its own (storetest.ApplyEveryWay),
+// reading its tables rather than its interface: the folded key and name
+// and the count tables too.
 func TestCoalescedApplyEqualsSequential(t *testing.T) {
+	newStore := func(t *testing.T) graph.Store { return openTestStore(t) }
+	rows := func(t *testing.T, s graph.Store) storeRows { return readRows(t, s.(*Store)) }
 	for seed := range uint64(40) {
 		rng := rand.New(rand.NewPCG(seed, 7))
-		batches := randomBatches(rng, 5+rng.IntN(40))
-
-		whole := openTestStore(t)
-		if err := whole.Apply(t.Context(), batches...); err != nil {
-			t.Fatalf("seed %d: one call: %v", seed, err)
-		}
-		oneByOne := openTestStore(t)
-		for _, b := range batches {
-			for _, m := range b.Mutations {
-				if err := oneByOne.Apply(t.Context(), graph.Batch{Offset: b.Offset, Mutations: []graph.Mutation{m}}); err != nil {
-					t.Fatalf("seed %d: one mutation per call: %v", seed, err)
-				}
-			}
-		}
-		// Calls split at random points coalesce across part of the
-		// sequence only, and resolve ids from the cache across calls.
-		split := openTestStore(t)
-		for rest := batches; len(rest) > 0; {
-			n := 1 + rng.IntN(len(rest))
-			if err := split.Apply(t.Context(), rest[:n]...); err != nil {
-				t.Fatalf("seed %d: split calls: %v", seed, err)
-			}
-			rest = rest[n:]
-		}
-		// The pipeline plans a call before the previous one is written:
-		// plans read nothing from the database, so planning every call
-		// first and writing them in order must end the same.
-		planned := openTestStore(t)
-		var writes []func(context.Context) error
-		for rest := batches; len(rest) > 0; {
-			n := 1 + rng.IntN(len(rest))
-			w, err := planned.PrepareApply(rest[:n]...)
-			if err != nil {
-				t.Fatalf("seed %d: prepare: %v", seed, err)
-			}
-			writes = append(writes, w)
-			rest = rest[n:]
-		}
-		for _, w := range writes {
-			if err := w(t.Context()); err != nil {
-				t.Fatalf("seed %d: planned write: %v", seed, err)
-			}
-		}
-		want := readRows(t, oneByOne)
-		if diff := cmp.Diff(want, readRows(t, planned)); diff != "" {
-			t.Fatalf("seed %d: calls planned ahead differ from one mutation per call (-sequential +planned):\n%s", seed, diff)
-		}
-		if diff := cmp.Diff(want, readRows(t, whole)); diff != "" {
-			t.Fatalf("seed %d: one call differs from one mutation per call (-sequential +coalesced):\n%s", seed, diff)
-		}
-		if diff := cmp.Diff(want, readRows(t, split)); diff != "" {
-			t.Fatalf("seed %d: split calls differ from one mutation per call (-sequential +coalesced):\n%s", seed, diff)
-		}
+		storetest.ApplyEveryWay(t, fmt.Sprintf("seed %d", seed), rng, newStore, storetest.RandomBatches(rng, 5+rng.IntN(40)), rows)
 	}
 }
 

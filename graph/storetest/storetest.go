@@ -55,6 +55,9 @@ type NewStore func(t *testing.T) graph.Store
 //   - search folds case with strings.ToLower, treats % and _ literally,
 //     and ignores a "name" that is not a string;
 //   - Counts leaves out labels and types with no nodes or edges.
+//   - however batches are split into Apply calls (one mutation per call,
+//     all in one, cut anywhere, planned ahead), the store ends the same:
+//     within a call, mutations of one key coalesce as if applied in order.
 func Run(t *testing.T, newStore NewStore) {
 	t.Helper()
 	suites := []struct {
@@ -66,6 +69,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Invalid", testInvalid},
 		{"AppliedOffset", testAppliedOffset},
 		{"RollbackForgets", testRollbackForgets},
+		{"CoalescedEqualsSequential", testCoalescedEqualsSequential},
 		{"Direction", testDirection},
 		{"Depth", testDepth},
 		{"DepthClamp", testDepthClamp},

@@ -1,0 +1,261 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/redthread/redthread/graph"
+)
+
+// RandomBatches returns n batches of a few random mutations over a small
+// set of keys, so that keys repeat often: props set and removed (nil),
+// typed lists as the OpenLineage mapper writes them and values that only
+// the general normalization path takes, facets replaced or repeated, and
+// provenance with unknown (zero) times and offsets, explicit offsets, and
+// times that move both ways. Every edge's endpoints are upserted earlier
+// in the sequence. Batch offsets run from 1 to n.
+func RandomBatches(rng *rand.Rand, n int) []graph.Batch {
+	keys := []string{"job:ns:a", "job:ns:b", "run:1", "run:2", "dataset:ns:x", "dataset:ns:y"}
+	labels := []graph.Label{graph.LabelJob, graph.LabelRun, graph.LabelDataset}
+	types := []graph.EdgeType{graph.EdgeRunOf, graph.EdgeReadBy, graph.EdgeWrote}
+	values := []any{nil, "v", "Ünïcödé", int64(7), int(8), 2.5, 3.0, true, []string{"p", "q"}, []bool{true},
+		[]int64{1, 2}, []any{"r"}, []float64{1.5, 2}, "bad\xffutf8"}
+	facetTexts := []string{`{"a":1}`, `{"a":2,"n":null}`, `[1, 2]`, `"s"`}
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var seen []string
+	props := func() graph.Props {
+		if rng.IntN(4) == 0 {
+			return nil
+		}
+		p := graph.Props{}
+		for _, k := range []string{"a", "b", "name", "c\xff"} {
+			if rng.IntN(2) == 0 {
+				p[k] = values[rng.IntN(len(values))]
+			}
+		}
+		return p
+	}
+	facets := func() graph.Facets {
+		if rng.IntN(2) == 0 {
+			return nil
+		}
+		f := graph.Facets{}
+		for _, name := range []string{"f1", "f2"} {
+			if rng.IntN(2) == 0 {
+				f[name] = []byte(facetTexts[rng.IntN(len(facetTexts))])
+			}
+		}
+		return f
+	}
+	prov := func() graph.Provenance {
+		var p graph.Provenance
+		if rng.IntN(4) > 0 {
+			p.FirstSeen = start.Add(time.Duration(rng.IntN(100)) * time.Second)
+		}
+		if rng.IntN(4) > 0 {
+			p.LastSeen = start.Add(time.Duration(rng.IntN(100)) * time.Second)
+		}
+		if rng.IntN(3) == 0 {
+			p.FirstOffset = int64(1 + rng.IntN(3*n))
+			p.LastOffset = int64(1 + rng.IntN(3*n))
+		}
+		return p
+	}
+	batches := make([]graph.Batch, n)
+	for i := range batches {
+		b := graph.Batch{Offset: int64(i + 1)}
+		for range 1 + rng.IntN(4) {
+			if len(seen) > 1 && rng.IntN(3) == 0 {
+				b.Mutations = append(b.Mutations, graph.EdgeMutation(graph.Edge{
+					From: seen[rng.IntN(len(seen))], Type: types[rng.IntN(len(types))], To: seen[rng.IntN(len(seen))],
+					Props: props(), Facets: facets(), Provenance: prov(),
+				}))
+				continue
+			}
+			k := keys[rng.IntN(len(keys))]
+			b.Mutations = append(b.Mutations, graph.NodeMutation(graph.Node{
+				Key: k, Label: labels[rng.IntN(len(labels))], Props: props(), Facets: facets(), Provenance: prov(),
+			}))
+			seen = append(seen, k)
+		}
+		batches[i] = b
+	}
+	return batches
+}
+
+// A preparer plans an Apply before running it (both stores do; the
+// pipeline plans the next call while the previous one is written).
+type preparer interface {
+	PrepareApply(batches ...graph.Batch) (func(context.Context) error, error)
+}
+
+// testCoalescedEqualsSequential checks, on random batches (RandomBatches),
+// that however they are split into Apply calls the store ends the same as
+// seen through its interface (ApplyEveryWay with dumpStore): every node's
+// label, props, facets and provenance, every edge's, the counts, what
+// searches on the folded name find, and the applied offset.
+func testCoalescedEqualsSequential(t *testing.T, newStore NewStore) {
+	for seed := range uint64(12) {
+		rng := rand.New(rand.NewPCG(seed, 11))
+		ApplyEveryWay(t, fmt.Sprintf("seed %d", seed), rng, newStore, RandomBatches(rng, 5+rng.IntN(30)), dumpStore)
+	}
+}
+
+// ApplyEveryWay applies batches to fresh stores from newStore in every
+// way the pipeline may split them into calls (one mutation per call, all
+// in one call, calls cut at random points, and, for a store that plans
+// ahead, calls all planned before any is written) and fails t, naming
+// the case, where dump reads a store differently from the one mutation
+// per call. Within one call a store coalesces the mutations of each key;
+// this holds it to applying them one by one in order: props overwritten
+// key by key with nil removing, facets replaced by name, first seen and
+// first offset the minimum, last seen and last offset the maximum, a
+// node's label never changed.
+//
+// Each store is dumped before the next is made: a backend may have only
+// one database to give a test (Neo4j Community).
+func ApplyEveryWay[D any](t *testing.T, name string, rng *rand.Rand, newStore NewStore, batches []graph.Batch, dump func(*testing.T, graph.Store) D) {
+	t.Helper()
+	s := newStore(t)
+	for _, b := range batches {
+		for _, m := range b.Mutations {
+			if err := s.Apply(t.Context(), graph.Batch{Offset: b.Offset, Mutations: []graph.Mutation{m}}); err != nil {
+				t.Fatalf("%s: one mutation per call: %v", name, err)
+			}
+		}
+	}
+	want := dump(t, s)
+	check := func(how string) {
+		t.Helper()
+		if diff := cmp.Diff(want, dump(t, s)); diff != "" {
+			t.Fatalf("%s: %s differs from one mutation per call (-sequential +%s):\n%s", name, how, how, diff)
+		}
+	}
+
+	s = newStore(t)
+	if err := s.Apply(t.Context(), batches...); err != nil {
+		t.Fatalf("%s: one call: %v", name, err)
+	}
+	check("one call")
+
+	s = newStore(t)
+	for _, part := range randomSplit(rng, batches) {
+		if err := s.Apply(t.Context(), part...); err != nil {
+			t.Fatalf("%s: split calls: %v", name, err)
+		}
+	}
+	check("split calls")
+
+	s = newStore(t)
+	p, ok := s.(preparer)
+	if !ok {
+		return
+	}
+	var writes []func(context.Context) error
+	for _, part := range randomSplit(rng, batches) {
+		w, err := p.PrepareApply(part...)
+		if err != nil {
+			t.Fatalf("%s: prepare: %v", name, err)
+		}
+		writes = append(writes, w)
+	}
+	for _, w := range writes {
+		if err := w(t.Context()); err != nil {
+			t.Fatalf("%s: planned write: %v", name, err)
+		}
+	}
+	check("calls planned ahead")
+}
+
+// randomSplit cuts batches into consecutive calls of random sizes.
+func randomSplit(rng *rand.Rand, batches []graph.Batch) [][]graph.Batch {
+	var parts [][]graph.Batch
+	for rest := batches; len(rest) > 0; {
+		n := 1 + rng.IntN(len(rest))
+		parts = append(parts, rest[:n])
+		rest = rest[n:]
+	}
+	return parts
+}
+
+// storeDump is what a store holds, as its interface shows it.
+type storeDump struct {
+	Nodes, Edges []string
+	Counts       string
+	Found        map[string][]string // search text: the keys found
+	Applied      int64
+}
+
+// dumpStore reads everything s holds through graph.Store.
+func dumpStore(t *testing.T, s graph.Store) storeDump {
+	t.Helper()
+	ctx := t.Context()
+	d := storeDump{Found: map[string][]string{}}
+	all, err := s.Search(ctx, graph.SearchQuery{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := nodeKeys(all)
+	nodes, err := s.Nodes(ctx, keys...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes {
+		d.Nodes = append(d.Nodes, fmt.Sprintf("%s %s props=%v facets=%v %s",
+			n.Key, n.Label, n.Props, facetTexts(n.Facets), provenanceText(n.Provenance)))
+	}
+	if len(keys) > 0 {
+		sg, err := s.Traverse(ctx, graph.Traversal{Start: keys, Direction: graph.Both, Depth: 1, MaxNodes: graph.MaxNodesLimit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range sg.Edges {
+			d.Edges = append(d.Edges, fmt.Sprintf("%s props=%v facets=%v %s",
+				e.ID(), e.Props, facetTexts(e.Facets), provenanceText(e.Provenance)))
+		}
+		slices.Sort(d.Edges)
+	}
+	c, err := s.Counts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Counts = fmt.Sprintf("%v %v", c.Nodes, c.Edges)
+	// Names are folded when written, and merged like any prop.
+	for _, text := range []string{"v", "ünïcödé", "ns"} {
+		found, err := s.Search(ctx, graph.SearchQuery{Text: text, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Found[text] = nodeKeys(found)
+	}
+	if d.Applied, err = s.AppliedOffset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// facetTexts returns facets as text, for printing.
+func facetTexts(f graph.Facets) map[string]string {
+	out := make(map[string]string, len(f))
+	for k, v := range f {
+		out[k] = string(v)
+	}
+	return out
+}
+
+// provenanceText prints p with its times in UTC, so that two readings
+// of the same instant print alike.
+func provenanceText(p graph.Provenance) string {
+	ts := func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return t.UTC().Format(time.RFC3339Nano)
+	}
+	return fmt.Sprintf("seen=%s..%s offsets=%d..%d", ts(p.FirstSeen), ts(p.LastSeen), p.FirstOffset, p.LastOffset)
+}
