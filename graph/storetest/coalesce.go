@@ -96,13 +96,13 @@ type preparer interface {
 
 // testCoalescedEqualsSequential checks, on random batches (RandomBatches),
 // that however they are split into Apply calls the store ends the same as
-// seen through its interface (ApplyEveryWay with dumpStore): every node's
+// seen through its interface (ApplyEveryWay with Dump): every node's
 // label, props, facets and provenance, every edge's, the counts, what
 // searches on the folded name find, and the applied offset.
 func testCoalescedEqualsSequential(t *testing.T, newStore NewStore) {
 	for seed := range uint64(12) {
 		rng := rand.New(rand.NewPCG(seed, 11))
-		ApplyEveryWay(t, fmt.Sprintf("seed %d", seed), rng, newStore, RandomBatches(rng, 5+rng.IntN(30)), dumpStore)
+		ApplyEveryWay(t, fmt.Sprintf("seed %d", seed), rng, newStore, RandomBatches(rng, 5+rng.IntN(30)), Dump)
 	}
 }
 
@@ -183,27 +183,42 @@ func randomSplit(rng *rand.Rand, batches []graph.Batch) [][]graph.Batch {
 	return parts
 }
 
-// storeDump is what a store holds, as its interface shows it.
-type storeDump struct {
+// A StoreDump is what a store holds, as its interface shows it, in a
+// form that compares with cmp.Diff: two stores given the same batches
+// must dump alike.
+type StoreDump struct {
 	Nodes, Edges []string
 	Counts       string
 	Found        map[string][]string // search text: the keys found
 	Applied      int64
 }
 
-// dumpStore reads everything s holds through graph.Store.
-func dumpStore(t *testing.T, s graph.Store) storeDump {
+// Dump reads everything s holds through graph.Store:
+// every node with its label, props, facets and provenance, every edge
+// likewise, the counts, the nodes that searches on folded names find,
+// and the applied offset.
+func Dump(t *testing.T, s graph.Store) StoreDump {
 	t.Helper()
 	ctx := t.Context()
-	d := storeDump{Found: map[string][]string{}}
-	all, err := s.Search(ctx, graph.SearchQuery{Limit: 1000})
-	if err != nil {
-		t.Fatal(err)
+	d := StoreDump{Found: map[string][]string{}}
+	var keys []string
+	for after := ""; ; after = keys[len(keys)-1] {
+		page, err := s.Search(ctx, graph.SearchQuery{After: after, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		keys = append(keys, nodeKeys(page)...)
 	}
-	keys := nodeKeys(all)
-	nodes, err := s.Nodes(ctx, keys...)
-	if err != nil {
-		t.Fatal(err)
+	var nodes []graph.Node
+	for chunk := range slices.Chunk(keys, 1000) {
+		got, err := s.Nodes(ctx, chunk...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes = append(nodes, got...)
 	}
 	for _, n := range nodes {
 		d.Nodes = append(d.Nodes, fmt.Sprintf("%s %s props=%v facets=%v %s",
@@ -225,7 +240,8 @@ func dumpStore(t *testing.T, s graph.Store) storeDump {
 		t.Fatal(err)
 	}
 	d.Counts = fmt.Sprintf("%v %v", c.Nodes, c.Edges)
-	// Names are folded when written, and merged like any prop.
+	// Names are folded when written, and merged like any prop (the first
+	// 1,000 keys found).
 	for _, text := range []string{"v", "ünïcödé", "ns"} {
 		found, err := s.Search(ctx, graph.SearchQuery{Text: text, Limit: 1000})
 		if err != nil {
