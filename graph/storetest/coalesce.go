@@ -187,6 +187,7 @@ func randomSplit(rng *rand.Rand, batches []graph.Batch) [][]graph.Batch {
 // form that compares with cmp.Diff: two stores given the same batches
 // must dump alike.
 type StoreDump struct {
+	Keys         []string // every node's, in key order
 	Nodes, Edges []string
 	Counts       string
 	Found        map[string][]string // search text: the keys found
@@ -212,6 +213,7 @@ func Dump(t *testing.T, s graph.Store) StoreDump {
 		}
 		keys = append(keys, nodeKeys(page)...)
 	}
+	d.Keys = keys
 	var nodes []graph.Node
 	for chunk := range slices.Chunk(keys, 1000) {
 		got, err := s.Nodes(ctx, chunk...)
