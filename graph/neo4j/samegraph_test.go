@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,6 +64,7 @@ func TestSameGraphAsSQLite(t *testing.T) {
 				t.Fatalf("Neo4j differs from the embedded store (-sqlite +neo4j):\n%s", diff)
 			}
 			sameTraversals(t, embedded, server, want.Keys, rng)
+			sameSearches(t, embedded, server, want.Keys, rng)
 		})
 	}
 }
@@ -164,4 +166,49 @@ func subgraphText(sg graph.Subgraph) []string {
 	}
 	slices.Sort(out)
 	return append(out, fmt.Sprintf("truncated %v", sg.Truncated))
+}
+
+// sameSearches runs the same searches on both stores: by a piece of a
+// key (case changed), by key prefix, restricted to labels, paged with
+// After and Limit, and checks they find the same nodes in the same order.
+func sameSearches(t *testing.T, a, b graph.Store, keys []string, rng *rand.Rand) {
+	t.Helper()
+	var qs []graph.SearchQuery
+	for range 20 {
+		k := keys[rng.IntN(len(keys))]
+		i := rng.IntN(len(k))
+		piece := k[i:min(len(k), i+1+rng.IntN(6))]
+		if rng.IntN(2) == 0 {
+			piece = strings.ToUpper(piece)
+		}
+		qs = append(qs,
+			graph.SearchQuery{Text: piece, Limit: 1 + rng.IntN(60)},
+			graph.SearchQuery{KeyPrefix: k[:1+rng.IntN(len(k))], After: keys[rng.IntN(len(keys))], Limit: 1 + rng.IntN(60)},
+			graph.SearchQuery{Text: piece, Labels: []graph.Label{graph.Labels[rng.IntN(len(graph.Labels))], graph.LabelDataset}})
+	}
+	found := 0
+	for _, q := range qs {
+		got, errA := a.Search(t.Context(), q)
+		other, errB := b.Search(t.Context(), q)
+		if errA != nil || errB != nil {
+			t.Fatalf("%+v: sqlite %v, neo4j %v", q, errA, errB)
+		}
+		if diff := cmp.Diff(searchText(got), searchText(other)); diff != "" {
+			t.Fatalf("%+v: Neo4j finds otherwise (-sqlite +neo4j):\n%s", q, diff)
+		}
+		found += len(got)
+	}
+	if found == 0 {
+		t.Fatal("no search found anything: nothing was compared")
+	}
+	t.Logf("%d searches compared, %d nodes found", len(qs), found)
+}
+
+// searchText lists found nodes as key and label, in the order found.
+func searchText(nodes []graph.Node) []string {
+	out := make([]string, len(nodes))
+	for i, n := range nodes {
+		out[i] = n.Key + " " + string(n.Label)
+	}
+	return out
 }
