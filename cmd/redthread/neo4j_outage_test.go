@@ -6,12 +6,17 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/redthread/redthread/graph"
+	"github.com/redthread/redthread/graph/neo4j"
+	"github.com/redthread/redthread/graph/sqlite"
+	"github.com/redthread/redthread/graph/storetest"
 	"github.com/redthread/redthread/internal/server"
 )
 
@@ -114,6 +119,11 @@ func TestNeo4jOutage(t *testing.T) {
 		t.Fatalf("reindex into Neo4j: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 
+	// Not only the runs: the whole graph Neo4j holds after the outage is
+	// the one the log describes, as a replay of it into SQLite shows.
+	want := replayedGraph(t, srv.dataDir)
+	sameGraph(t, "after the outage", want, n.port)
+
 	// Rebuild: a brand-new, empty Neo4j gets the whole log replayed into it.
 	n.run(t, "stop")
 	fresh := privateNeo4j{port: n.port, home: t.TempDir()}
@@ -123,10 +133,45 @@ func TestNeo4jOutage(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "reindexed 60 records") {
 		t.Fatalf("rebuild into an empty Neo4j: exit %d\n%s\n%s", code, stdout, stderr)
 	}
+	sameGraph(t, "rebuilt", want, n.port)
 	rebuilt := startServer(t, srv.dataDir, "--graph", fmt.Sprintf("bolt://127.0.0.1:%d", n.port))
 	got.Nodes = nil
 	rebuilt.gql(t, `query($keys: [ID!]!) { nodes(keys: $keys) { key } }`, map[string]any{"keys": keys}, &got)
 	if len(got.Nodes) != len(keys) {
 		t.Fatalf("the rebuilt Neo4j has %d of %d runs", len(got.Nodes), len(keys))
+	}
+}
+
+// replayedGraph replays the event log of dataDir into a new SQLite graph
+// with redthread reindex and returns what it holds.
+func replayedGraph(t *testing.T, dataDir string) storetest.StoreDump {
+	t.Helper()
+	target := filepath.Join(t.TempDir(), "replayed.db")
+	stdout, stderr, code := redthread(t, nil, "reindex", "--quiet", "--data-dir", dataDir, "--graph", "sqlite:"+target)
+	if code != 0 {
+		t.Fatalf("reindex into SQLite: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	s, err := sqlite.OpenStore(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	d := storetest.Dump(t, s)
+	if len(d.Nodes) == 0 {
+		t.Fatal("the replayed graph is empty: nothing to compare")
+	}
+	return d
+}
+
+// sameGraph fails t unless the Neo4j on port holds the graph want.
+func sameGraph(t *testing.T, when string, want storetest.StoreDump, port int) {
+	t.Helper()
+	s, err := neo4j.Open(t.Context(), neo4j.Config{URI: fmt.Sprintf("bolt://127.0.0.1:%d", port)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if diff := cmp.Diff(want, storetest.Dump(t, s)); diff != "" {
+		t.Fatalf("%s, Neo4j's graph differs from the log replayed into SQLite (-replayed +neo4j):\n%s", when, diff)
 	}
 }
