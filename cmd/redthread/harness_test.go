@@ -15,6 +15,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redthread/redthread/graph/sqlite"
+	"github.com/redthread/redthread/graph/storetest"
 )
 
 // binPath is the redthread binary built once for the end-to-end tests.
@@ -188,4 +191,25 @@ func runEvent(runID, eventType, jobName, inNS, inName, outNS, outName string) []
 "schemaURL":"https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
 "run":{"runId":"RUNID"},"job":{"namespace":"e2e","name":"JOB"},
 "inputs":[{"namespace":"INNS","name":"INNAME"}],"outputs":[{"namespace":"OUTNS","name":"OUTNAME"}]}`))
+}
+
+// replayedGraph replays the event log of dataDir into a new SQLite graph
+// with redthread reindex and returns what it holds.
+func replayedGraph(t *testing.T, dataDir string) storetest.StoreDump {
+	t.Helper()
+	target := filepath.Join(t.TempDir(), "replayed.db")
+	stdout, stderr, code := redthread(t, nil, "reindex", "--quiet", "--data-dir", dataDir, "--graph", "sqlite:"+target)
+	if code != 0 {
+		t.Fatalf("reindex into SQLite: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	s, err := sqlite.OpenStore(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	d := storetest.Dump(t, s)
+	if len(d.Nodes) == 0 {
+		t.Fatal("the replayed graph is empty: nothing to compare")
+	}
+	return d
 }

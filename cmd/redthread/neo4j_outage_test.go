@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,7 +14,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/redthread/redthread/graph"
 	"github.com/redthread/redthread/graph/neo4j"
-	"github.com/redthread/redthread/graph/sqlite"
 	"github.com/redthread/redthread/graph/storetest"
 	"github.com/redthread/redthread/internal/server"
 )
@@ -140,27 +138,6 @@ func TestNeo4jOutage(t *testing.T) {
 	if len(got.Nodes) != len(keys) {
 		t.Fatalf("the rebuilt Neo4j has %d of %d runs", len(got.Nodes), len(keys))
 	}
-}
-
-// replayedGraph replays the event log of dataDir into a new SQLite graph
-// with redthread reindex and returns what it holds.
-func replayedGraph(t *testing.T, dataDir string) storetest.StoreDump {
-	t.Helper()
-	target := filepath.Join(t.TempDir(), "replayed.db")
-	stdout, stderr, code := redthread(t, nil, "reindex", "--quiet", "--data-dir", dataDir, "--graph", "sqlite:"+target)
-	if code != 0 {
-		t.Fatalf("reindex into SQLite: exit %d\n%s\n%s", code, stdout, stderr)
-	}
-	s, err := sqlite.OpenStore(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	d := storetest.Dump(t, s)
-	if len(d.Nodes) == 0 {
-		t.Fatal("the replayed graph is empty: nothing to compare")
-	}
-	return d
 }
 
 // sameGraph fails t unless the Neo4j on port holds the graph want.
