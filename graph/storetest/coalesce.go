@@ -12,16 +12,18 @@ import (
 )
 
 // RandomBatches returns n batches of a few random mutations over a small
-// set of keys, so that keys repeat often: props set and removed (nil),
+// set of keys (some with the characters keys escape or keep: '%', '/',
+// ':', '#', spaces, unicode), so that keys repeat often: props set and removed (nil),
 // typed lists as the OpenLineage mapper writes them and values that only
 // the general normalization path takes, facets replaced or repeated, and
 // provenance with unknown (zero) times and offsets, explicit offsets, and
 // times that move both ways. Every edge's endpoints are upserted earlier
 // in the sequence. Batch offsets run from 1 to n.
 func RandomBatches(rng *rand.Rand, n int) []graph.Batch {
-	keys := []string{"job:ns:a", "job:ns:b", "run:1", "run:2", "dataset:ns:x", "dataset:ns:y"}
-	labels := []graph.Label{graph.LabelJob, graph.LabelRun, graph.LabelDataset}
-	types := []graph.EdgeType{graph.EdgeRunOf, graph.EdgeReadBy, graph.EdgeWrote}
+	keys := []string{"job:ns:a", "job:ns:b", "run:1", "run:2", "dataset:ns:x", "dataset:ns:y",
+		"model:http://mlflow.example%3A5000/Risk Model/3", "field:s3://b:d/ç#ü %41/x"}
+	labels := []graph.Label{graph.LabelJob, graph.LabelRun, graph.LabelDataset, graph.LabelModelVersion, graph.LabelField}
+	types := []graph.EdgeType{graph.EdgeRunOf, graph.EdgeReadBy, graph.EdgeWrote, graph.EdgeRegisteredAs, graph.EdgeHasField, graph.EdgeDerives}
 	values := []any{nil, "v", "Ünïcödé", int64(7), int(8), 2.5, 3.0, true, []string{"p", "q"}, []bool{true},
 		[]int64{1, 2}, []any{"r"}, []float64{1.5, 2}, "bad\xffutf8"}
 	facetTexts := []string{`{"a":1}`, `{"a":2,"n":null}`, `[1, 2]`, `"s"`}
