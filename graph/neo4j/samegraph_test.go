@@ -26,16 +26,14 @@ import (
 // workload as the OpenLineage mapper turns them into mutations: its keys,
 // schema fields, column lineage, facets and provenance.
 func TestSameGraphAsSQLite(t *testing.T) {
-	cases := []struct {
+	type sameCase struct {
 		name    string
 		batches []graph.Batch
-	}{{"workload", workloadBatches(t, 400)}}
+	}
+	cases := []sameCase{{"workload", workloadBatches(t, 400)}}
 	for seed := range uint64(4) {
 		rng := rand.New(rand.NewPCG(seed, 23))
-		cases = append(cases, struct {
-			name    string
-			batches []graph.Batch
-		}{fmt.Sprintf("random-%d", seed), storetest.RandomBatches(rng, 20+rng.IntN(30))})
+		cases = append(cases, sameCase{fmt.Sprintf("random-%d", seed), storetest.RandomBatches(rng, 20+rng.IntN(30))})
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
