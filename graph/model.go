@@ -147,6 +147,10 @@ const (
 	// UpsertEdge creates the edge or merges into it. Both endpoints must
 	// exist, or be upserted earlier in the same Batch.
 	UpsertEdge
+	// UpsertGroup upserts every node, then every edge, of a Group, each
+	// with the mutation's provenance: exactly what those mutations would
+	// do one by one at its place in the list.
+	UpsertGroup
 )
 
 // Mutation is one change to the graph. Upserts merge: properties and facets
@@ -155,9 +159,71 @@ const (
 // keep the minimum and LastSeen/LastOffset the maximum. Applying the same
 // mutation twice leaves the graph as applying it once.
 type Mutation struct {
-	Kind MutationKind
-	Node Node // for UpsertNode
-	Edge Edge // for UpsertEdge
+	Kind  MutationKind
+	Node  Node         // for UpsertNode
+	Edge  Edge         // for UpsertEdge
+	Group *GroupUpsert // for UpsertGroup
+}
+
+// A Group is a list of node and edge upserts that many events repeat
+// whole, such as the fields a dataset's schema declares, which every event
+// naming the dataset brings again. A mapper builds it once and hands the
+// same *Group to every mutation that repeats it, so that a store merges a
+// repeat by its provenance alone instead of node by node. Its nodes and
+// edges carry no provenance (the GroupUpsert brings it); their props and
+// facets may be shared with other groups and mutations. A Group is never
+// modified once a mutation names it.
+type Group struct {
+	Nodes []Node
+	Edges []Edge
+}
+
+// GroupUpsert is an UpsertGroup mutation's group and the provenance that
+// each of its nodes and edges takes.
+type GroupUpsert struct {
+	Group *Group
+	Provenance
+}
+
+// GroupMutation is a convenience constructor for an UpsertGroup mutation.
+func GroupMutation(g *Group, prov Provenance) Mutation {
+	return Mutation{Kind: UpsertGroup, Group: &GroupUpsert{Group: g, Provenance: prov}}
+}
+
+// Expand returns muts with every group upsert replaced by its nodes and
+// then its edges, each with the upsert's provenance: the list of single
+// upserts that muts stands for. It returns muts itself when it holds no
+// group, and never modifies it.
+func Expand(muts []Mutation) []Mutation {
+	n, groups := 0, false
+	for i := range muts {
+		if muts[i].Kind == UpsertGroup && muts[i].Group != nil && muts[i].Group.Group != nil {
+			g := muts[i].Group.Group
+			n += len(g.Nodes) + len(g.Edges)
+			groups = true
+		} else {
+			n++
+		}
+	}
+	if !groups {
+		return muts
+	}
+	out := make([]Mutation, 0, n)
+	for _, m := range muts {
+		if m.Kind != UpsertGroup || m.Group == nil || m.Group.Group == nil {
+			out = append(out, m)
+			continue
+		}
+		for _, nd := range m.Group.Group.Nodes {
+			nd.Provenance = m.Group.Provenance
+			out = append(out, NodeMutation(nd))
+		}
+		for _, e := range m.Group.Group.Edges {
+			e.Provenance = m.Group.Provenance
+			out = append(out, EdgeMutation(e))
+		}
+	}
+	return out
 }
 
 // NodeMutation is a convenience constructor for an UpsertNode mutation.

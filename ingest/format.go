@@ -39,7 +39,8 @@ func formatOf(source string) string {
 	return source
 }
 
-// stampOffset sets the log offset on every node and edge of muts.
+// stampOffset sets the log offset on every node and edge of muts (on a
+// group upsert, which its nodes and edges take).
 func stampOffset(muts []graph.Mutation, offset int64) {
 	for i := range muts {
 		switch muts[i].Kind {
@@ -47,6 +48,10 @@ func stampOffset(muts []graph.Mutation, offset int64) {
 			muts[i].Node.FirstOffset, muts[i].Node.LastOffset = offset, offset
 		case graph.UpsertEdge:
 			muts[i].Edge.FirstOffset, muts[i].Edge.LastOffset = offset, offset
+		case graph.UpsertGroup:
+			if g := muts[i].Group; g != nil {
+				g.FirstOffset, g.LastOffset = offset, offset
+			}
 		}
 	}
 }

@@ -106,11 +106,16 @@ func (s *memStore) Apply(_ context.Context, batches ...graph.Batch) error {
 			return errors.New("out of order batch")
 		}
 		for _, m := range b.Mutations {
-			if m.Kind == graph.UpsertNode {
+			switch m.Kind {
+			case graph.UpsertNode:
 				if m.Node.FirstOffset != b.Offset {
 					return errors.New("offset not stamped")
 				}
 				s.nodes[m.Node.Key]++
+			case graph.UpsertGroup:
+				if m.Group.FirstOffset != b.Offset || m.Group.LastOffset != b.Offset {
+					return errors.New("group offset not stamped")
+				}
 			}
 		}
 		s.applied = b.Offset
@@ -764,5 +769,32 @@ func TestStartedKnowsTheHead(t *testing.T) {
 	defer store.mu.Unlock()
 	if store.nodes["run:a"] == 0 || store.nodes["run:b"] == 0 {
 		t.Errorf("the replayed records are not in the store: %v", store.nodes)
+	}
+}
+
+// TestStampOffset checks that every kind of mutation gets the record's
+// offset, a group upsert for all its nodes and edges.
+func TestStampOffset(t *testing.T) {
+	g := &graph.Group{
+		Nodes: []graph.Node{{Key: graph.FieldKey("s3://b", "d", "x"), Label: graph.LabelField}},
+		Edges: []graph.Edge{{From: graph.DatasetKey("s3://b", "d"), Type: graph.EdgeHasField, To: graph.FieldKey("s3://b", "d", "x")}},
+	}
+	muts := []graph.Mutation{
+		graph.NodeMutation(graph.Node{Key: graph.DatasetKey("s3://b", "d"), Label: graph.LabelDataset}),
+		graph.GroupMutation(g, graph.Provenance{}),
+		graph.EdgeMutation(graph.Edge{From: graph.DatasetKey("s3://b", "d"), Type: graph.EdgeHasField, To: graph.FieldKey("s3://b", "d", "x")}),
+	}
+	stampOffset(muts, 9)
+	for i, m := range graph.Expand(muts) {
+		p := m.Node.Provenance
+		if m.Kind == graph.UpsertEdge {
+			p = m.Edge.Provenance
+		}
+		if p.FirstOffset != 9 || p.LastOffset != 9 {
+			t.Errorf("mutation %d: offsets %d, %d, want 9", i, p.FirstOffset, p.LastOffset)
+		}
+	}
+	if g.Nodes[0].FirstOffset != 0 || g.Edges[0].FirstOffset != 0 {
+		t.Error("stampOffset changed the shared group")
 	}
 }

@@ -55,9 +55,12 @@ func workloadBatches(b *testing.B) (batches []graph.Batch, mutations int) {
 		for j := range ev.Mutations {
 			ev.Mutations[j].Node.FirstOffset, ev.Mutations[j].Node.LastOffset = off, off
 			ev.Mutations[j].Edge.FirstOffset, ev.Mutations[j].Edge.LastOffset = off, off
+			if g := ev.Mutations[j].Group; g != nil {
+				g.FirstOffset, g.LastOffset = off, off
+			}
 		}
 		batches[i] = graph.Batch{Offset: off, Mutations: ev.Mutations}
-		mutations += len(ev.Mutations)
+		mutations += len(graph.Expand(ev.Mutations))
 	}
 	return batches, mutations
 }

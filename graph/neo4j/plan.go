@@ -43,12 +43,30 @@ type change struct {
 	graph.Overlay        // the merged props patch, facets and provenance
 }
 
-// mutRef locates a mutation in the arguments of Apply.
-type mutRef struct{ batch, mutation int }
+// mutRef locates a mutation in the arguments of Apply, or one node or edge
+// of a group upsert.
+type mutRef struct {
+	batch, mutation int
+	item            int // 1 + the index in the group's nodes or edges; 0 outside a group
+}
+
+// entry locates the ith node or edge of the group upsert at r.
+func (r mutRef) entry(i int) mutRef {
+	r.item = i + 1
+	return r
+}
 
 // field names a field of the mutation, formatted only when an error needs
-// it.
+// it. Within a group, rest's ".node" or ".edge" becomes the entry's place,
+// as in "batches[0].mutations[3].group.nodes[2].props".
 func (r mutRef) field(rest string) string {
+	if r.item > 0 {
+		for _, kind := range [2]string{".node", ".edge"} {
+			if tail, ok := strings.CutPrefix(rest, kind); ok {
+				return fmt.Sprintf("batches[%d].mutations[%d].group%ss[%d]%s", r.batch, r.mutation, kind, r.item-1, tail)
+			}
+		}
+	}
 	return fmt.Sprintf("batches[%d].mutations[%d]%s", r.batch, r.mutation, rest)
 }
 
@@ -107,52 +125,37 @@ func planWrite(batches []graph.Batch) (*writePlan, error) {
 		}
 		p.maxOffset = max(p.maxOffset, b.Offset)
 		for mi, m := range b.Mutations {
-			pos++
-			at := mutRef{bi, mi}
+			at := mutRef{batch: bi, mutation: mi}
+			var err error
 			switch m.Kind {
 			case graph.UpsertNode:
-				n := m.Node
-				if err := validKey(at, ".node.key", n.Key); err != nil {
-					return nil, err
-				}
-				if !n.Label.Valid() {
-					return nil, graph.FieldErrorf(graph.EINVALID, at.field(".node.label"), "unknown label %q", n.Label)
-				}
-				u := p.nodeByKey[n.Key]
-				if u == nil {
-					u = &nodeUpsert{key: n.Key, label: n.Label, change: change{pos: pos, at: at, kind: ".node"}}
-					p.nodeByKey[n.Key] = u
-					p.nodes[n.Label] = append(p.nodes[n.Label], u)
-					p.count++
-				}
-				if err := u.merge(n.Props, n.Facets, provenanceOf(n.Provenance, b.Offset)); err != nil {
-					return nil, err
-				}
+				pos++
+				err = p.node(at, pos, m.Node, provenanceOf(m.Node.Provenance, b.Offset))
 			case graph.UpsertEdge:
-				e := m.Edge
-				if err := validKey(at, ".edge.from", e.From); err != nil {
-					return nil, err
+				pos++
+				err = p.edge(at, pos, edges, m.Edge, provenanceOf(m.Edge.Provenance, b.Offset))
+			case graph.UpsertGroup:
+				// A group is its nodes, then its edges, merged one by one:
+				// Neo4j's own work per row dwarfs what merging costs here.
+				if m.Group == nil || m.Group.Group == nil {
+					return nil, graph.FieldErrorf(graph.EINVALID, at.field(".group"), "group upsert without a group")
 				}
-				if err := validKey(at, ".edge.to", e.To); err != nil {
-					return nil, err
+				g, prov := m.Group.Group, provenanceOf(m.Group.Provenance, b.Offset)
+				for i := range g.Nodes {
+					pos++
+					if err = p.node(at.entry(i), pos, g.Nodes[i], prov); err != nil {
+						break
+					}
 				}
-				if !e.Type.Valid() {
-					return nil, graph.FieldErrorf(graph.EINVALID, at.field(".edge.type"), "unknown edge type %q", e.Type)
-				}
-				id := edgeKey{from: e.From, to: e.To, typ: e.Type}
-				u := edges[id]
-				if u == nil {
-					u = &edgeUpsert{from: e.From, to: e.To, typ: e.Type, change: change{pos: pos, at: at, kind: ".edge"}}
-					edges[id] = u
-					p.edges[e.Type] = append(p.edges[e.Type], u)
-					p.edgeOrder = append(p.edgeOrder, u)
-					p.count++
-				}
-				if err := u.merge(e.Props, e.Facets, provenanceOf(e.Provenance, b.Offset)); err != nil {
-					return nil, err
+				for i := 0; err == nil && i < len(g.Edges); i++ {
+					pos++
+					err = p.edge(at.entry(i), pos, edges, g.Edges[i], prov)
 				}
 			default:
-				return nil, graph.FieldErrorf(graph.EINVALID, at.field(".kind"), "unknown mutation kind %d", m.Kind)
+				err = graph.FieldErrorf(graph.EINVALID, at.field(".kind"), "unknown mutation kind %d", m.Kind)
+			}
+			if err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -174,6 +177,49 @@ func planWrite(batches []graph.Batch) (*writePlan, error) {
 		})
 	}
 	return p, nil
+}
+
+// node merges a node upsert into the plan; pos is its place among the
+// call's upserts.
+func (p *writePlan) node(at mutRef, pos int, n graph.Node, prov provenance) error {
+	if err := validKey(at, ".node.key", n.Key); err != nil {
+		return err
+	}
+	if !n.Label.Valid() {
+		return graph.FieldErrorf(graph.EINVALID, at.field(".node.label"), "unknown label %q", n.Label)
+	}
+	u := p.nodeByKey[n.Key]
+	if u == nil {
+		u = &nodeUpsert{key: n.Key, label: n.Label, change: change{pos: pos, at: at, kind: ".node"}}
+		p.nodeByKey[n.Key] = u
+		p.nodes[n.Label] = append(p.nodes[n.Label], u)
+		p.count++
+	}
+	return u.merge(n.Props, n.Facets, prov)
+}
+
+// edge merges an edge upsert into the plan; pos is its place among the
+// call's upserts.
+func (p *writePlan) edge(at mutRef, pos int, edges map[edgeKey]*edgeUpsert, e graph.Edge, prov provenance) error {
+	if err := validKey(at, ".edge.from", e.From); err != nil {
+		return err
+	}
+	if err := validKey(at, ".edge.to", e.To); err != nil {
+		return err
+	}
+	if !e.Type.Valid() {
+		return graph.FieldErrorf(graph.EINVALID, at.field(".edge.type"), "unknown edge type %q", e.Type)
+	}
+	id := edgeKey{from: e.From, to: e.To, typ: e.Type}
+	u := edges[id]
+	if u == nil {
+		u = &edgeUpsert{from: e.From, to: e.To, typ: e.Type, change: change{pos: pos, at: at, kind: ".edge"}}
+		edges[id] = u
+		p.edges[e.Type] = append(p.edges[e.Type], u)
+		p.edgeOrder = append(p.edgeOrder, u)
+		p.count++
+	}
+	return u.merge(e.Props, e.Facets, prov)
 }
 
 // missingEndpoint returns the EINVALID error for the first edge upsert (in

@@ -48,6 +48,11 @@ type content struct {
 
 	graph.Overlay // the merged props patch, facets and provenance
 
+	// group is the group whose upsert merged into this one last, nil when
+	// that was a single mutation. While it is, a repeat of the group can
+	// only add provenance (see planner.group).
+	group *graph.Group
+
 	props       string // the patch, with the nulls that remove keys
 	insertProps string // the props of a new row: the patch without its nulls
 	facets      string
@@ -63,10 +68,11 @@ func (c *content) field(rest string) string { return c.at.field(c.kind + rest) }
 // merge overlays a later mutation's props, facets and provenance (see
 // graph.Overlay), naming the field of the first problem (kind is ".node"
 // or ".edge").
-func (c *content) merge(at mutRef, kind string, props graph.Props, facets graph.Facets, prov provenance) error {
+func (c *content) merge(at mutRef, kind string, props graph.Props, facets graph.Facets, prov provenance, group *graph.Group) error {
 	if err := c.Add(props, facets, prov); err != nil {
 		return graph.FieldErrorf(graph.EINVALID, at.field(kind+"."+graph.ErrorField(err)), "%s", messageOnly(err))
 	}
+	c.group = group
 	return nil
 }
 
@@ -131,88 +137,56 @@ const opChunk = 128
 
 // planApply validates every mutation of batches and coalesces them.
 func planApply(batches []graph.Batch) (*applyPlan, error) {
-	p := &applyPlan{}
+	pl := planner{p: &applyPlan{}}
 	// The maps are sized for every mutation up front: a group under load
 	// holds tens of thousands of distinct keys, and growing the maps from
-	// empty rehashed them all on the way.
+	// empty rehashed them all on the way. A group's upserts count once.
 	var nodeMuts, edgeMuts int
+	seen := map[*graph.Group]bool{}
 	for _, b := range batches {
 		for i := range b.Mutations {
-			if b.Mutations[i].Kind == graph.UpsertEdge {
+			switch m := &b.Mutations[i]; m.Kind {
+			case graph.UpsertEdge:
 				edgeMuts++
-			} else {
+			case graph.UpsertGroup:
+				if m.Group != nil && m.Group.Group != nil && !seen[m.Group.Group] {
+					seen[m.Group.Group] = true
+					nodeMuts += len(m.Group.Group.Nodes)
+					edgeMuts += len(m.Group.Group.Edges)
+				}
+			default:
 				nodeMuts++
 			}
 		}
 	}
-	nodes := make(map[string]*nodeOp, nodeMuts)
-	edges := make(map[edgeID]*edgeOp, edgeMuts)
-	var nodeChunk []nodeOp
-	var edgeChunk []edgeOp
+	pl.nodes = make(map[string]*nodeOp, nodeMuts)
+	pl.edges = make(map[edgeID]*edgeOp, edgeMuts)
+	pl.groups = make(map[*graph.Group]*groupOps, len(seen))
 	for bi, b := range batches {
 		if b.Offset < 0 {
 			return nil, graph.FieldErrorf(graph.EINVALID, fmt.Sprintf("batches[%d].offset", bi), "negative offset %d", b.Offset)
 		}
-		p.maxOffset = max(p.maxOffset, b.Offset)
+		pl.p.maxOffset = max(pl.p.maxOffset, b.Offset)
 		for mi := range b.Mutations {
 			m := &b.Mutations[mi]
-			at := mutRef{bi, mi}
+			at := mutRef{batch: bi, mutation: mi}
+			var err error
 			switch m.Kind {
 			case graph.UpsertNode:
-				n := &m.Node
-				op := nodes[n.Key]
-				if op == nil { // a key already in the plan was checked there
-					if err := checkKey(at, ".node.key", n.Key); err != nil {
-						return nil, err
-					}
-				}
-				if !n.Label.Valid() {
-					return nil, graph.FieldErrorf(graph.EINVALID, at.field(".node.label"), "unknown label %q", n.Label)
-				}
-				if op == nil {
-					if len(nodeChunk) == 0 {
-						nodeChunk = make([]nodeOp, opChunk)
-					}
-					op, nodeChunk = &nodeChunk[0], nodeChunk[1:]
-					*op = nodeOp{key: n.Key, label: n.Label, content: content{at: at, kind: ".node"}}
-					nodes[n.Key] = op
-					p.nodes++
-					p.ops = append(p.ops, applyOp{node: op})
-				}
-				if err := op.merge(at, ".node", n.Props, n.Facets, mutationProvenance(n.Provenance, b.Offset)); err != nil {
-					return nil, err
-				}
+				_, err = pl.node(at, &m.Node, mutationProvenance(m.Node.Provenance, b.Offset), nil)
 			case graph.UpsertEdge:
-				e := &m.Edge
-				id := edgeID{from: e.From, to: e.To, typ: e.Type}
-				op := edges[id]
-				if op == nil { // an edge already in the plan was checked there
-					if err := checkKey(at, ".edge.from", e.From); err != nil {
-						return nil, err
-					}
-					if err := checkKey(at, ".edge.to", e.To); err != nil {
-						return nil, err
-					}
-					if !e.Type.Valid() {
-						return nil, graph.FieldErrorf(graph.EINVALID, at.field(".edge.type"), "unknown edge type %q", e.Type)
-					}
-					if len(edgeChunk) == 0 {
-						edgeChunk = make([]edgeOp, opChunk)
-					}
-					op, edgeChunk = &edgeChunk[0], edgeChunk[1:]
-					*op = edgeOp{from: e.From, to: e.To, typ: e.Type, content: content{at: at, kind: ".edge"}}
-					edges[id] = op
-					p.ops = append(p.ops, applyOp{edge: op})
-				}
-				if err := op.merge(at, ".edge", e.Props, e.Facets, mutationProvenance(e.Provenance, b.Offset)); err != nil {
-					return nil, err
-				}
+				_, err = pl.edge(at, &m.Edge, mutationProvenance(m.Edge.Provenance, b.Offset), nil)
+			case graph.UpsertGroup:
+				err = pl.group(at, m.Group, b.Offset)
 			default:
-				return nil, graph.FieldErrorf(graph.EINVALID, at.field(".kind"), "unknown mutation kind %d", m.Kind)
+				err = graph.FieldErrorf(graph.EINVALID, at.field(".kind"), "unknown mutation kind %d", m.Kind)
+			}
+			if err != nil {
+				return nil, err
 			}
 		}
 	}
-	for _, op := range p.ops {
+	for _, op := range pl.p.ops {
 		var err error
 		if op.node != nil {
 			err = op.node.finish()
@@ -223,7 +197,138 @@ func planApply(batches []graph.Batch) (*applyPlan, error) {
 			return nil, err
 		}
 	}
-	return p, nil
+	return pl.p, nil
+}
+
+// planner is the state of one planApply: the plan so far and its upserts
+// by key.
+type planner struct {
+	p         *applyPlan
+	nodes     map[string]*nodeOp
+	edges     map[edgeID]*edgeOp
+	groups    map[*graph.Group]*groupOps
+	nodeChunk []nodeOp
+	edgeChunk []edgeOp
+}
+
+// groupOps are the upserts a group's nodes and edges merged into.
+type groupOps struct {
+	nodes []*nodeOp
+	edges []*edgeOp
+}
+
+// node merges a node upsert into the plan, as part of group when that is
+// not nil.
+func (pl *planner) node(at mutRef, n *graph.Node, prov provenance, group *graph.Group) (*nodeOp, error) {
+	op := pl.nodes[n.Key]
+	if op == nil { // a key already in the plan was checked there
+		if err := checkKey(at, ".node.key", n.Key); err != nil {
+			return nil, err
+		}
+	}
+	if !n.Label.Valid() {
+		return nil, graph.FieldErrorf(graph.EINVALID, at.field(".node.label"), "unknown label %q", n.Label)
+	}
+	if op == nil {
+		if len(pl.nodeChunk) == 0 {
+			pl.nodeChunk = make([]nodeOp, opChunk)
+		}
+		op, pl.nodeChunk = &pl.nodeChunk[0], pl.nodeChunk[1:]
+		*op = nodeOp{key: n.Key, label: n.Label, content: content{at: at, kind: ".node"}}
+		pl.nodes[n.Key] = op
+		pl.p.nodes++
+		pl.p.ops = append(pl.p.ops, applyOp{node: op})
+	}
+	if err := op.merge(at, ".node", n.Props, n.Facets, prov, group); err != nil {
+		return nil, err
+	}
+	return op, nil
+}
+
+// edge merges an edge upsert into the plan, as part of group when that is
+// not nil.
+func (pl *planner) edge(at mutRef, e *graph.Edge, prov provenance, group *graph.Group) (*edgeOp, error) {
+	id := edgeID{from: e.From, to: e.To, typ: e.Type}
+	op := pl.edges[id]
+	if op == nil { // an edge already in the plan was checked there
+		if err := checkKey(at, ".edge.from", e.From); err != nil {
+			return nil, err
+		}
+		if err := checkKey(at, ".edge.to", e.To); err != nil {
+			return nil, err
+		}
+		if !e.Type.Valid() {
+			return nil, graph.FieldErrorf(graph.EINVALID, at.field(".edge.type"), "unknown edge type %q", e.Type)
+		}
+		if len(pl.edgeChunk) == 0 {
+			pl.edgeChunk = make([]edgeOp, opChunk)
+		}
+		op, pl.edgeChunk = &pl.edgeChunk[0], pl.edgeChunk[1:]
+		*op = edgeOp{from: e.From, to: e.To, typ: e.Type, content: content{at: at, kind: ".edge"}}
+		pl.edges[id] = op
+		pl.p.ops = append(pl.p.ops, applyOp{edge: op})
+	}
+	if err := op.merge(at, ".edge", e.Props, e.Facets, prov, group); err != nil {
+		return nil, err
+	}
+	return op, nil
+}
+
+// group merges a group upsert: its nodes, then its edges, each as a
+// single upsert would merge. A group that comes again, when nothing else
+// has merged into its upserts since its last time, can only add its
+// provenance: its props and facets are already there, validated. That is
+// the common case (a dataset's schema, repeated by every event that names
+// the dataset) and it costs a provenance merge per upsert instead of a
+// lookup and a props comparison.
+func (pl *planner) group(at mutRef, gu *graph.GroupUpsert, batchOffset int64) error {
+	if gu == nil || gu.Group == nil {
+		return graph.FieldErrorf(graph.EINVALID, at.field(".group"), "group upsert without a group")
+	}
+	g := gu.Group
+	prov := mutationProvenance(gu.Provenance, batchOffset)
+	if ops := pl.groups[g]; ops != nil && ops.current(g) {
+		for _, op := range ops.nodes {
+			op.Prov.Merge(prov)
+		}
+		for _, op := range ops.edges {
+			op.Prov.Merge(prov)
+		}
+		return nil
+	}
+	ops := &groupOps{nodes: make([]*nodeOp, len(g.Nodes)), edges: make([]*edgeOp, len(g.Edges))}
+	for i := range g.Nodes {
+		op, err := pl.node(at.entry(i), &g.Nodes[i], prov, g)
+		if err != nil {
+			return err
+		}
+		ops.nodes[i] = op
+	}
+	for i := range g.Edges {
+		op, err := pl.edge(at.entry(i), &g.Edges[i], prov, g)
+		if err != nil {
+			return err
+		}
+		ops.edges[i] = op
+	}
+	pl.groups[g] = ops
+	return nil
+}
+
+// current reports whether g was the last to merge into each of its
+// upserts.
+func (ops *groupOps) current(g *graph.Group) bool {
+	for _, op := range ops.nodes {
+		if op.group != g {
+			return false
+		}
+	}
+	for _, op := range ops.edges {
+		if op.group != g {
+			return false
+		}
+	}
+	return true
 }
 
 // checkKey checks key (see graph.CheckStoreKey), formatting the mutation's
@@ -235,12 +340,30 @@ func checkKey(at mutRef, rest, key string) error {
 	return graph.CheckStoreKey(at.field(rest), key)
 }
 
-// mutRef locates a mutation in the arguments of Apply.
-type mutRef struct{ batch, mutation int }
+// mutRef locates a mutation in the arguments of Apply, or one node or edge
+// of a group upsert.
+type mutRef struct {
+	batch, mutation int
+	item            int // 1 + the index in the group's nodes or edges; 0 outside a group
+}
+
+// entry locates the ith node or edge of the group upsert at r.
+func (r mutRef) entry(i int) mutRef {
+	r.item = i + 1
+	return r
+}
 
 // field names a field of the mutation, formatted only when an error needs
-// it.
+// it. Within a group, rest's ".node" or ".edge" becomes the entry's place,
+// as in "batches[0].mutations[3].group.nodes[2].props".
 func (r mutRef) field(rest string) string {
+	if r.item > 0 {
+		for _, kind := range [2]string{".node", ".edge"} {
+			if tail, ok := strings.CutPrefix(rest, kind); ok {
+				return fmt.Sprintf("batches[%d].mutations[%d].group%ss[%d]%s", r.batch, r.mutation, kind, r.item-1, tail)
+			}
+		}
+	}
 	return fmt.Sprintf("batches[%d].mutations[%d]%s", r.batch, r.mutation, rest)
 }
 

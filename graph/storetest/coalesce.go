@@ -17,8 +17,9 @@ import (
 // typed lists as the OpenLineage mapper writes them and values that only
 // the general normalization path takes, facets replaced or repeated, and
 // provenance with unknown (zero) times and offsets, explicit offsets, and
-// times that move both ways. Every edge's endpoints are upserted earlier
-// in the sequence. Batch offsets run from 1 to n.
+// times that move both ways, and group upserts (graph.Group) repeated
+// among the single ones. Every edge's endpoints are upserted earlier in
+// the sequence. Batch offsets run from 1 to n.
 func RandomBatches(rng *rand.Rand, n int) []graph.Batch {
 	keys := []string{"job:ns:a", "job:ns:b", "run:1", "run:2", "dataset:ns:x", "dataset:ns:y",
 		"model:http://mlflow.example%3A5000/Risk Model/3", "field:s3://b:d/ç#ü %41/x"}
@@ -67,10 +68,35 @@ func RandomBatches(rng *rand.Rand, n int) []graph.Batch {
 		}
 		return p
 	}
+	// Groups, shared by the upserts that repeat them, as the OpenLineage
+	// mapper shares a dataset's schema fields: nodes over the same keys as
+	// the single upserts, and edges between the group's own nodes.
+	groups := make([]*graph.Group, 3)
+	for i := range groups {
+		g := &graph.Group{}
+		for range 1 + rng.IntN(3) {
+			g.Nodes = append(g.Nodes, graph.Node{Key: keys[rng.IntN(len(keys))], Label: labels[rng.IntN(len(labels))], Props: props(), Facets: facets()})
+		}
+		for range rng.IntN(3) {
+			g.Edges = append(g.Edges, graph.Edge{
+				From: g.Nodes[rng.IntN(len(g.Nodes))].Key, Type: types[rng.IntN(len(types))], To: g.Nodes[rng.IntN(len(g.Nodes))].Key,
+				Props: props(), Facets: facets(),
+			})
+		}
+		groups[i] = g
+	}
 	batches := make([]graph.Batch, n)
 	for i := range batches {
 		b := graph.Batch{Offset: int64(i + 1)}
 		for range 1 + rng.IntN(4) {
+			if rng.IntN(5) == 0 {
+				g := groups[rng.IntN(len(groups))]
+				b.Mutations = append(b.Mutations, graph.GroupMutation(g, prov()))
+				for _, n := range g.Nodes {
+					seen = append(seen, n.Key)
+				}
+				continue
+			}
 			if len(seen) > 1 && rng.IntN(3) == 0 {
 				b.Mutations = append(b.Mutations, graph.EdgeMutation(graph.Edge{
 					From: seen[rng.IntN(len(seen))], Type: types[rng.IntN(len(types))], To: seen[rng.IntN(len(seen))],
@@ -112,7 +138,8 @@ func testCoalescedEqualsSequential(t *testing.T, newStore NewStore) {
 // in one call, calls cut at random points, and, for a store that plans
 // ahead, calls all planned before any is written) and fails t, naming
 // the case, where dump reads a store differently from the one mutation
-// per call. Within one call a store coalesces the mutations of each key;
+// per call (a group upsert counting as its nodes and edges, each a
+// mutation: graph.Expand). Within one call a store coalesces the mutations of each key;
 // this holds it to applying them one by one in order: props overwritten
 // key by key with nil removing, facets replaced by name, first seen and
 // first offset the minimum, last seen and last offset the maximum, a
@@ -124,7 +151,7 @@ func ApplyEveryWay[D any](t *testing.T, name string, rng *rand.Rand, newStore Ne
 	t.Helper()
 	s := newStore(t)
 	for _, b := range batches {
-		for _, m := range b.Mutations {
+		for _, m := range graph.Expand(b.Mutations) {
 			if err := s.Apply(t.Context(), graph.Batch{Offset: b.Offset, Mutations: []graph.Mutation{m}}); err != nil {
 				t.Fatalf("%s: one mutation per call: %v", name, err)
 			}

@@ -311,6 +311,14 @@ func testInvalid(t *testing.T, newStore NewStore) {
 			batch(5, nodeMut(keyDV, graph.LabelDatasetVersion, at(0), nil), nodeMut(keyRun, graph.LabelRun, at(0), graph.Props{"state": "changed"})),
 			batch(6, edgeMut(keyRun, graph.EdgeWrote, keyDV, at(0)), edgeMut(keyDV, graph.EdgeVersionOf, missing, at(0))),
 		}, missing},
+		{"group upsert without a group", []graph.Batch{batch(5, graph.Mutation{Kind: graph.UpsertGroup})}, "group"},
+		{"group node with an unknown label", []graph.Batch{batch(5, graph.GroupMutation(&graph.Group{
+			Nodes: []graph.Node{{Key: keyDS, Label: graph.LabelDataset}, {Key: keyDV, Label: "Snapshot"}},
+		}, seenAt(at(0))))}, "mutations[0].group.nodes[1].label"},
+		{"group edge to a node that does not exist", []graph.Batch{batch(5, graph.GroupMutation(&graph.Group{
+			Nodes: []graph.Node{{Key: keyDV, Label: graph.LabelDatasetVersion}},
+			Edges: []graph.Edge{{From: keyDV, Type: graph.EdgeVersionOf, To: missing}},
+		}, seenAt(at(0))))}, missing},
 		{"good mutations before a bad label", []graph.Batch{
 			batch(5, nodeMut(keyDV, graph.LabelDatasetVersion, at(0), nil)),
 			batch(6, nodeMut(keyDS, "Nope", at(0), nil)),

@@ -54,7 +54,7 @@ func TestGolden(t *testing.T) {
 			}
 			muts := Map(ev, goldenOffset)
 			checkMapping(t, ev, muts, goldenOffset)
-			got := renderGolden(ev, muts, len(body) > 100<<10)
+			got := renderGolden(ev, flatten(muts), len(body) > 100<<10)
 			path := filepath.Join("testdata", "golden", name+".json")
 			if *update {
 				if err := os.WriteFile(path, got, 0o644); err != nil {
@@ -195,13 +195,40 @@ var edgeLabels = map[graph.EdgeType][][2]graph.Label{
 // that parse back to the node's label, no repeated node or edge, every
 // edge after both its endpoints and between the labels its type allows,
 // HAS_FIELD only to the dataset's own fields, storable property values,
-// the event's provenance everywhere, and the same list on a second call.
+// the event's provenance everywhere, the same list on a second call, and
+// schema groups that spell out to what mapping each field alone gives.
 func checkMapping(t testing.TB, ev *Event, muts []graph.Mutation, offset int64) {
 	t.Helper()
 	want := graph.Provenance{FirstSeen: ev.EventTime(), LastSeen: ev.EventTime(), FirstOffset: offset, LastOffset: offset}
+	for i, m := range muts {
+		if m.Kind != graph.UpsertGroup {
+			continue
+		}
+		if m.Group == nil || m.Group.Group == nil {
+			t.Fatalf("mutation %d: group upsert without a group", i)
+		}
+		if m.Group.Provenance != want {
+			t.Fatalf("mutation %d: group provenance %+v, want %+v", i, m.Group.Provenance, want)
+		}
+		for _, n := range m.Group.Group.Nodes {
+			if n.Provenance != (graph.Provenance{}) || n.Label != graph.LabelField {
+				t.Fatalf("mutation %d: group node %q is a %s with provenance %+v", i, n.Key, n.Label, n.Provenance)
+			}
+		}
+		for _, e := range m.Group.Group.Edges {
+			if e.Provenance != (graph.Provenance{}) || (e.Type != graph.EdgeHasField && e.Type != graph.EdgeDerives) {
+				t.Fatalf("mutation %d: group edge %s with provenance %+v", i, e.ID(), e.Provenance)
+			}
+		}
+	}
+	// The list spelled out holds each node and edge once, the group's with
+	// the rest, and says what mapping every field on its own says.
+	if flat, single := flatten(muts), mapEvent(ev, offset, false); !reflect.DeepEqual(flat, single) {
+		t.Fatalf("schema groups map differently from single fields (-single +groups):\n%s", cmp.Diff(single, flat))
+	}
 	nodes := map[string]graph.Label{}
 	edges := map[string]bool{}
-	for i, m := range muts {
+	for i, m := range graph.Expand(muts) {
 		switch m.Kind {
 		case graph.UpsertNode:
 			n := m.Node
@@ -249,10 +276,36 @@ func checkMapping(t testing.TB, ev *Event, muts []graph.Mutation, offset int64) 
 			t.Fatalf("mutation %d: kind %d", i, m.Kind)
 		}
 	}
-	if again := Map(ev, offset); !reflect.DeepEqual(muts, again) {
+	// (muts is Map's list, or the tests' flatMap of it.)
+	if again := Map(ev, offset); !reflect.DeepEqual(muts, again) && !reflect.DeepEqual(muts, flatten(again)) {
 		t.Fatalf("Map is not deterministic: %s", cmp.Diff(muts, again))
 	}
 }
+
+// flatten returns muts as Map lists them without schema groups: each
+// group spelled out (graph.Expand), then every node sorted by key and
+// every edge by (From, Type, To).
+func flatten(muts []graph.Mutation) []graph.Mutation {
+	out := slices.Clone(graph.Expand(muts))
+	slices.SortStableFunc(out, func(x, y graph.Mutation) int {
+		switch {
+		case x.Kind != y.Kind:
+			return int(x.Kind) - int(y.Kind)
+		case x.Kind == graph.UpsertNode:
+			return strings.Compare(x.Node.Key, y.Node.Key)
+		case x.Edge.From != y.Edge.From:
+			return strings.Compare(x.Edge.From, y.Edge.From)
+		case x.Edge.Type != y.Edge.Type:
+			return strings.Compare(string(x.Edge.Type), string(y.Edge.Type))
+		}
+		return strings.Compare(x.Edge.To, y.Edge.To)
+	})
+	return out
+}
+
+// flatMap is Map flattened, for tests that look for particular nodes and
+// edges.
+func flatMap(ev *Event, offset int64) []graph.Mutation { return flatten(Map(ev, offset)) }
 
 // checkProps asserts that every value is a scalar or a list of one scalar
 // type, as graph.Props requires.

@@ -33,12 +33,24 @@ const (
 // LastOffset: offset}. The list holds every node upsert first, sorted by
 // key, then every edge upsert, sorted by (From, Type, To), so each edge's
 // endpoints are upserted earlier in the same list. A nil event maps to nil.
+//
+// A dataset's schema fields (Field nodes and their HAS_FIELD edges) come
+// as one UpsertGroup mutation between the nodes and the edges, shared with
+// every other event that sends the same schema for the dataset (see
+// schema); graph.Expand spells them out.
 func Map(ev *Event, offset int64) []graph.Mutation {
+	return mapEvent(ev, offset, true)
+}
+
+// mapEvent is Map, with schema groups or (groups false) every field
+// upserted on its own.
+func mapEvent(ev *Event, offset int64, groups bool) []graph.Mutation {
 	if ev == nil {
 		return nil
 	}
 	b := builders.Get().(*builder)
 	defer b.release()
+	b.noGroups = !groups
 	b.prov = graph.Provenance{FirstSeen: ev.EventTime(), LastSeen: ev.EventTime(), FirstOffset: offset, LastOffset: offset}
 	switch {
 	case ev.RunEvent != nil:
@@ -74,6 +86,16 @@ type builder struct {
 	edgeArena arena[graph.Edge]
 	nodeRefs  []nodeRef
 	edgeRefs  []edgeRef
+
+	// groups are the schema groups this event upserts whole (see schema),
+	// in the order it names them; groupKey is a buffer for their cache key.
+	groups   []*schemaGroup
+	groupKey []byte
+	noGroups bool // map every field on its own (tests compare the two)
+
+	// lineageOf is, by dataset key, the column lineage group the event
+	// added, or nil when it mapped the dataset's lineage edge by edge.
+	lineageOf map[string]*schemaGroup
 }
 
 // builders holds builders between events: their maps, chunks and sort
@@ -106,7 +128,11 @@ func (b *builder) release() {
 	clear(b.nodeRefs)
 	clear(b.edgeRefs)
 	b.nodeRefs, b.edgeRefs = b.nodeRefs[:0], b.edgeRefs[:0]
+	clear(b.groups)
+	b.groups = b.groups[:0]
+	clear(b.lineageOf)
 	b.prov = graph.Provenance{}
+	b.noGroups = false
 	builders.Put(b)
 }
 
@@ -223,13 +249,18 @@ func (b *builder) mutations() []graph.Mutation {
 		return strings.Compare(x.id.to, y.id.to)
 	})
 	// Fields are set one by one into the zeroed slice: a composite literal
-	// would build each 248-byte mutation aside and copy it in.
-	muts := make([]graph.Mutation, len(nodes)+len(edges))
+	// would build each 248-byte mutation aside and copy it in. Groups come
+	// between the nodes and the edges: their edges start at a dataset
+	// upserted before them, and column lineage's edges end at their fields.
+	muts := make([]graph.Mutation, len(nodes)+len(b.groups)+len(edges))
 	for j, r := range nodes {
 		muts[j].Kind, muts[j].Node = graph.UpsertNode, *r.n
 	}
+	for j, g := range b.groups {
+		muts[len(nodes)+j] = graph.GroupMutation(g.group, b.prov)
+	}
 	for j, r := range edges {
-		m := &muts[len(nodes)+j]
+		m := &muts[len(nodes)+len(b.groups)+j]
 		m.Kind, m.Edge = graph.UpsertEdge, *r.e
 	}
 	return muts
@@ -482,7 +513,7 @@ func (b *builder) dataset(d Dataset, version, source string) (dk, vk string) {
 		b.edge(graph.EdgeVersionOf, vk, dk, nil, nil)
 	}
 	if s := f.Schema; s != nil {
-		b.schemaFields(d.Namespace, d.Name, dk, s.Fields, "", 1)
+		b.schema(d.Namespace, d.Name, dk, s.Fields, f.Raw["schema"])
 	}
 	if s := f.Symlinks; s != nil {
 		for _, id := range s.Identifiers {
@@ -507,7 +538,7 @@ func (b *builder) dataset(d Dataset, version, source string) (dk, vk string) {
 		}
 	}
 	if c := f.ColumnLineage; c != nil {
-		b.columnLineage(d.Namespace, d.Name, dk, c)
+		b.lineage(d.Namespace, d.Name, dk, c, f.Raw["columnLineage"])
 	}
 	return dk, vk
 }
@@ -545,14 +576,21 @@ func (b *builder) schemaFields(ns, name, dk string, fields []SchemaField, prefix
 	}
 }
 
-// fieldStub upserts a field known only by name, with its HAS_FIELD edge.
+// fieldStub upserts a field known only by name, with its HAS_FIELD edge,
+// unless the event upserts it already. (A field of a schema group has the
+// same name and the same edge: its key holds the dataset and the name.)
 func (b *builder) fieldStub(ns, name, dk, field string) string {
 	fk := graph.FieldKey(ns, name, field)
-	if b.nodes[fk] == nil {
+	b.fieldStubKey(fk, dk, field)
+	return fk
+}
+
+// fieldStubKey is fieldStub for a field whose key fk is known.
+func (b *builder) fieldStubKey(fk, dk, field string) {
+	if b.nodes[fk] == nil && b.groupOf(fk) == nil {
 		b.node(fk, graph.LabelField, graph.Props{"name": field}, nil)
 		b.edge(graph.EdgeHasField, dk, fk, nil, nil)
 	}
-	return fk
 }
 
 // columnLineage adds Field -DERIVES-> Field edges from each input field to
@@ -560,6 +598,35 @@ func (b *builder) fieldStub(ns, name, dk, field string) string {
 // demand. Input fields that affect the whole dataset (the facet's
 // "dataset" list) derive every output field the facet names.
 func (b *builder) columnLineage(ns, name, dk string, c *ColumnLineageDatasetFacet) {
+	p := planLineage(ns, name, dk, c)
+	b.lineageStubs(p)
+	b.lineageDerives(p)
+}
+
+// A lineagePlan is what a column lineage facet upserts: the fields it
+// names (and, for input fields, their datasets), created when the event
+// has not upserted them, and its DERIVES edges, in the facet's order.
+type lineagePlan struct {
+	stubs   []lineageStub
+	derives []deriveCall
+}
+
+// lineageStub is a field that column lineage names: of the output dataset
+// (dk), or of an input dataset (input, whose node it may create too).
+type lineageStub struct {
+	ns, name, dk, field, key string
+	input                    bool
+}
+
+type deriveCall struct {
+	from, to string
+	ts       []Transformation
+}
+
+// planLineage works out what columnLineage upserts for facet c of
+// dataset dk.
+func planLineage(ns, name, dk string, c *ColumnLineageDatasetFacet) *lineagePlan {
+	p := &lineagePlan{}
 	outs := make([]string, 0, len(c.Fields))
 	for of := range c.Fields {
 		if of != "" {
@@ -576,14 +643,16 @@ func (b *builder) columnLineage(ns, name, dk string, c *ColumnLineageDatasetFace
 		id := fieldID{in.Namespace, in.Name, in.Field}
 		fk, ok := seen[id]
 		if !ok {
-			fk = b.fieldStub(in.Namespace, in.Name, b.datasetStub(in.Namespace, in.Name), in.Field)
+			fk = graph.FieldKey(in.Namespace, in.Name, in.Field)
+			p.stubs = append(p.stubs, lineageStub{ns: in.Namespace, name: in.Name, field: in.Field, key: fk, input: true})
 			seen[id] = fk
 		}
 		return fk
 	}
 	outKeys := make([]string, len(outs))
 	for i, of := range outs {
-		to := b.fieldStub(ns, name, dk, of)
+		to := graph.FieldKey(ns, name, of)
+		p.stubs = append(p.stubs, lineageStub{ns: ns, name: name, dk: dk, field: of, key: to})
 		outKeys[i] = to
 		entry := c.Fields[of]
 		for _, in := range entry.InputFields {
@@ -595,11 +664,11 @@ func (b *builder) columnLineage(ns, name, dk string, c *ColumnLineageDatasetFace
 			if len(ts) == 0 && (entry.TransformationType != "" || entry.TransformationDescription != "") {
 				ts = []Transformation{{Type: entry.TransformationType, Description: entry.TransformationDescription}}
 			}
-			b.derive(from, to, ts)
+			p.derives = append(p.derives, deriveCall{from, to, ts})
 		}
 	}
 	if datasetLineageEdges(c) > MaxDatasetLineageEdges {
-		return
+		return p
 	}
 	for _, in := range c.Dataset {
 		from := inputField(in)
@@ -607,8 +676,28 @@ func (b *builder) columnLineage(ns, name, dk string, c *ColumnLineageDatasetFace
 			continue
 		}
 		for _, to := range outKeys {
-			b.derive(from, to, in.Transformations)
+			p.derives = append(p.derives, deriveCall{from, to, in.Transformations})
 		}
+	}
+	return p
+}
+
+// lineageStubs upserts the fields (and input datasets) that p names and
+// the event does not upsert already.
+func (b *builder) lineageStubs(p *lineagePlan) {
+	for _, s := range p.stubs {
+		dk := s.dk
+		if s.input {
+			dk = b.datasetStub(s.ns, s.name)
+		}
+		b.fieldStubKey(s.key, dk, s.field)
+	}
+}
+
+// lineageDerives adds p's DERIVES edges.
+func (b *builder) lineageDerives(p *lineagePlan) {
+	for _, d := range p.derives {
+		b.derive(d.from, d.to, d.ts)
 	}
 }
 

@@ -78,7 +78,7 @@ func TestRunStateCycle(t *testing.T) {
 			}
 		})
 		ev := mustDecode(t, body)
-		muts := Map(ev, int64(i+1))
+		muts := flatMap(ev, int64(i+1))
 		checkMapping(t, ev, muts, int64(i+1))
 		g.apply(muts)
 	}
@@ -100,18 +100,18 @@ func TestRunStateCycle(t *testing.T) {
 
 func TestRunFailAndAbort(t *testing.T) {
 	ev := mustDecode(t, readFixture(t, "run_fail.json"))
-	n := findNode(t, Map(ev, 1), ev.RunKey())
+	n := findNode(t, flatMap(ev, 1), ev.RunKey())
 	if n.Props["terminal_state"] != "FAIL" || n.Props["error_language"] != "JAVA" ||
 		n.Props["error_message"] != "[TABLE_OR_VIEW_NOT_FOUND] The table or view `features`.`risco_cliente_v3` cannot be found." {
 		t.Fatalf("failed run props %v", n.Props)
 	}
 	ev = mustDecode(t, edit(t, minimal, func(m map[string]any) { m["eventType"] = "ABORT" }))
-	n = findNode(t, Map(ev, 1), ev.RunKey())
+	n = findNode(t, flatMap(ev, 1), ev.RunKey())
 	if n.Props["terminal_state"] != "ABORT" || n.Props["ended_at"] == nil || n.Props["started_at"] != nil {
 		t.Fatalf("aborted run props %v", n.Props)
 	}
 	ev = mustDecode(t, edit(t, minimal, func(m map[string]any) { delete(m, "eventType") }))
-	n = findNode(t, Map(ev, 1), ev.RunKey())
+	n = findNode(t, flatMap(ev, 1), ev.RunKey())
 	if len(n.Props) != 0 {
 		t.Fatalf("a run event without eventType set run props %v", n.Props)
 	}
@@ -148,7 +148,7 @@ func TestDatasetVersionRules(t *testing.T) {
 		obj(m, "outputs", 0)["facets"] = version("2025-06-13")
 		m["outputs"] = append(m["outputs"].([]any), map[string]any{"namespace": "s3://b", "name": "out1"})
 	}))
-	muts := Map(ev, 1)
+	muts := flatMap(ev, 1)
 	checkMapping(t, ev, muts, 1)
 	run := ev.RunKey()
 	edges := edgeIDs(muts)
@@ -184,7 +184,7 @@ func TestDatasetBothInputAndOutput(t *testing.T) {
 		m["outputs"] = []any{map[string]any{"namespace": "s3://b", "name": "t", "facets": map[string]any{
 			"dataSource": map[string]any{"name": "lake-2"}}}}
 	}))
-	muts := Map(ev, 1)
+	muts := flatMap(ev, 1)
 	checkMapping(t, ev, muts, 1)
 	if got := findNode(t, muts, graph.DatasetKey("s3://b", "t")).Props["datasource_name"]; got != "lake-2" {
 		t.Fatalf("datasource_name %v, want the output's (later) value", got)
@@ -198,7 +198,7 @@ func TestParentEdges(t *testing.T) {
 			"job": map[string]any{"namespace": "ns", "name": "job"},
 		}}
 	}))
-	muts := Map(self, 1)
+	muts := flatMap(self, 1)
 	checkMapping(t, self, muts, 1)
 	for id, e := range edgeIDs(muts) {
 		if e.Type == graph.EdgeChildOf {
@@ -207,7 +207,7 @@ func TestParentEdges(t *testing.T) {
 	}
 
 	ev := mustDecode(t, readFixture(t, "spark_start.json"))
-	muts = Map(ev, 1)
+	muts = flatMap(ev, 1)
 	edges := edgeIDs(muts)
 	parent := graph.RunKey("01976c2e-5b1a-7d3e-8f40-2a9c1d7e6b55")
 	root := graph.RunKey("01976c2d-0c00-7a11-b3c4-5e6f70819a2b")
@@ -230,7 +230,7 @@ func TestParentEdges(t *testing.T) {
 
 func TestCorrelationEdges(t *testing.T) {
 	ev := mustDecode(t, readFixture(t, "z1_ingestion.json"))
-	muts := Map(ev, 1)
+	muts := flatMap(ev, 1)
 	edges := edgeIDs(muts)
 	ck := graph.CorrelationKey("z1-2025-06-13-0042")
 	n := 0
@@ -257,7 +257,7 @@ func TestCorrelationEdges(t *testing.T) {
 
 func TestLifecycle(t *testing.T) {
 	ev := mustDecode(t, readFixture(t, "lifecycle_rename.json"))
-	muts := Map(ev, 1)
+	muts := flatMap(ev, 1)
 	oldKey := graph.DatasetKey("hive://metastore.risk.internal:9083", "features.risco_cliente_v1")
 	newKey := graph.DatasetKey("hive://metastore.risk.internal:9083", "features.risco_cliente_v2")
 	if _, ok := edgeIDs(muts)[oldKey+" -RENAMED_TO-> "+newKey]; !ok {
@@ -267,14 +267,14 @@ func TestLifecycle(t *testing.T) {
 		t.Fatal("renamed dataset lacks lifecycle_state")
 	}
 	ev = mustDecode(t, readFixture(t, "lifecycle_drop.json"))
-	if findNode(t, Map(ev, 1), graph.DatasetKey("hive://metastore.risk.internal:9083", "tmp.risco_cliente_scratch")).Props["lifecycle_state"] != "DROP" {
+	if findNode(t, flatMap(ev, 1), graph.DatasetKey("hive://metastore.risk.internal:9083", "tmp.risco_cliente_scratch")).Props["lifecycle_state"] != "DROP" {
 		t.Fatal("dropped dataset lacks lifecycle_state DROP")
 	}
 }
 
 func TestJobEventDeclaresDatasets(t *testing.T) {
 	ev := mustDecode(t, readFixture(t, "job_event.json"))
-	muts := Map(ev, 1)
+	muts := flatMap(ev, 1)
 	for _, e := range edgeIDs(muts) {
 		if e.Type == graph.EdgeReadBy || e.Type == graph.EdgeWrote {
 			t.Fatalf("JobEvent produced run lineage edge %s", e.ID())
@@ -314,8 +314,8 @@ func TestRepoFromURL(t *testing.T) {
 }
 
 func TestMapNil(t *testing.T) {
-	if muts := Map(nil, 1); muts != nil {
-		t.Fatalf("Map(nil) = %v", muts)
+	if muts := flatMap(nil, 1); muts != nil {
+		t.Fatalf("flatMap(nil) = %v", muts)
 	}
 }
 
@@ -331,7 +331,7 @@ func TestMappingLimits(t *testing.T) {
 	if len(ev.Warnings) != 1 || !strings.HasPrefix(ev.Warnings[0], "outputs[0].facets.schema.fields: nested deeper") {
 		t.Fatalf("warnings %q", ev.Warnings)
 	}
-	muts := Map(ev, 1)
+	muts := flatMap(ev, 1)
 	checkMapping(t, ev, muts, 1)
 	fields := 0
 	for _, m := range muts {
@@ -358,7 +358,7 @@ func TestMappingLimits(t *testing.T) {
 	if len(ev.Warnings) != 1 || !strings.HasPrefix(ev.Warnings[0], "outputs[0].facets.columnLineage.dataset: dataset-level lineage would make") {
 		t.Fatalf("warnings %q", ev.Warnings)
 	}
-	for _, m := range Map(ev, 1) {
+	for _, m := range flatMap(ev, 1) {
 		if m.Kind == graph.UpsertEdge && m.Edge.Type == graph.EdgeDerives {
 			t.Fatalf("dataset-level lineage over the limit mapped %s", m.Edge.ID())
 		}
@@ -373,7 +373,7 @@ func TestMappingLimits(t *testing.T) {
 	ev = mustDecode(t, edit(t, minimal, func(m map[string]any) {
 		obj(m, "outputs", 0)["facets"] = map[string]any{"columnLineage": map[string]any{"fields": map[string]any{"o": map[string]any{"inputFields": ins}}}}
 	}))
-	for _, m := range Map(ev, 1) {
+	for _, m := range flatMap(ev, 1) {
 		if m.Kind == graph.UpsertEdge && m.Edge.Type == graph.EdgeDerives {
 			if n := len(m.Edge.Props["transformation_types"].([]string)); n != MaxTransformationsPerEdge {
 				t.Fatalf("%d transformations on %s", n, m.Edge.ID())
@@ -393,19 +393,19 @@ func TestMapReusesNothingItReturns(t *testing.T) {
 	want := make([][]graph.Mutation, len(names))
 	for i, name := range names {
 		events[i] = mustDecode(t, readFixture(t, name))
-		want[i] = Map(events[i], int64(i+1))
+		want[i] = flatMap(events[i], int64(i+1))
 		if len(want[i]) == 0 {
 			t.Fatalf("%s maps to nothing", name)
 		}
 	}
-	kept := Map(events[0], 1)
+	kept := flatMap(events[0], 1)
 	var wg sync.WaitGroup
 	errs := make(chan string, 4)
 	for g := range 4 {
 		wg.Go(func() {
 			for round := range 10 {
 				i := (g + round) % len(events)
-				if got := Map(events[i], int64(i+1)); !reflect.DeepEqual(want[i], got) {
+				if got := flatMap(events[i], int64(i+1)); !reflect.DeepEqual(want[i], got) {
 					errs <- fmt.Sprintf("%s, round %d: (-alone +pooled)\n%s", names[i], round, cmp.Diff(want[i], got))
 					return
 				}
