@@ -175,7 +175,9 @@ type edgeRef struct {
 }
 
 // node upserts a node. It takes ownership of props (callers pass a fresh
-// map); facets are copied, since one event's facets feed several nodes.
+// map). Facets are shared, since one event's facets feed several nodes
+// (a dataset and its version): a node's Facets are never modified, and a
+// second set of facets merges into a new map.
 func (b *builder) node(key string, label graph.Label, props graph.Props, facets graph.Facets) {
 	n := b.nodes[key]
 	if n == nil {
@@ -190,12 +192,22 @@ func (b *builder) node(key string, label graph.Label, props graph.Props, facets 
 			maps.Copy(n.Props, props)
 		}
 	}
-	if len(facets) > 0 {
-		if n.Facets == nil {
-			n.Facets = make(graph.Facets, len(facets))
-		}
-		maps.Copy(n.Facets, facets)
+	n.Facets = mergeFacets(n.Facets, facets)
+}
+
+// mergeFacets returns facets over old: facets itself when old is empty
+// (shared, not copied), else a new map. Neither argument is modified.
+func mergeFacets(old, facets graph.Facets) graph.Facets {
+	switch {
+	case len(facets) == 0:
+		return old
+	case len(old) == 0:
+		return facets
 	}
+	merged := make(graph.Facets, len(old)+len(facets))
+	maps.Copy(merged, old)
+	maps.Copy(merged, facets)
+	return merged
 }
 
 // edge upserts an edge, with the same ownership rules as node.
@@ -214,12 +226,7 @@ func (b *builder) edge(typ graph.EdgeType, from, to string, props graph.Props, f
 			maps.Copy(e.Props, props)
 		}
 	}
-	if len(facets) > 0 {
-		if e.Facets == nil {
-			e.Facets = make(graph.Facets, len(facets))
-		}
-		maps.Copy(e.Facets, facets)
-	}
+	e.Facets = mergeFacets(e.Facets, facets)
 }
 
 func (b *builder) mutations() []graph.Mutation {
@@ -545,10 +552,15 @@ func (b *builder) dataset(d Dataset, version, source string) (dk, vk string) {
 
 func (b *builder) datasetStub(namespace, name string) string {
 	key := graph.DatasetKey(namespace, name)
+	b.datasetStubKey(key, namespace, name)
+	return key
+}
+
+// datasetStubKey is datasetStub for a dataset whose key is known.
+func (b *builder) datasetStubKey(key, namespace, name string) {
 	if b.nodes[key] == nil {
 		b.node(key, graph.LabelDataset, graph.Props{"namespace": namespace, "name": name}, nil)
 	}
-	return key
 }
 
 // schemaFields upserts the fields of a schema, nested fields under their
@@ -611,8 +623,9 @@ type lineagePlan struct {
 	derives []deriveCall
 }
 
-// lineageStub is a field that column lineage names: of the output dataset
-// (dk), or of an input dataset (input, whose node it may create too).
+// lineageStub is a field that column lineage names, of dataset dk: the
+// output dataset, or an input dataset (input), whose node it may create
+// too.
 type lineageStub struct {
 	ns, name, dk, field, key string
 	input                    bool
@@ -644,7 +657,8 @@ func planLineage(ns, name, dk string, c *ColumnLineageDatasetFacet) *lineagePlan
 		fk, ok := seen[id]
 		if !ok {
 			fk = graph.FieldKey(in.Namespace, in.Name, in.Field)
-			p.stubs = append(p.stubs, lineageStub{ns: in.Namespace, name: in.Name, field: in.Field, key: fk, input: true})
+			p.stubs = append(p.stubs, lineageStub{ns: in.Namespace, name: in.Name, dk: graph.DatasetKey(in.Namespace, in.Name),
+				field: in.Field, key: fk, input: true})
 			seen[id] = fk
 		}
 		return fk
@@ -686,11 +700,10 @@ func planLineage(ns, name, dk string, c *ColumnLineageDatasetFacet) *lineagePlan
 // the event does not upsert already.
 func (b *builder) lineageStubs(p *lineagePlan) {
 	for _, s := range p.stubs {
-		dk := s.dk
 		if s.input {
-			dk = b.datasetStub(s.ns, s.name)
+			b.datasetStubKey(s.dk, s.ns, s.name)
 		}
-		b.fieldStubKey(s.key, dk, s.field)
+		b.fieldStubKey(s.key, s.dk, s.field)
 	}
 }
 
