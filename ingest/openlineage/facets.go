@@ -77,6 +77,38 @@ func decodeFacet[T any](raw graph.Facets, name, path string, warn warnFunc) *T {
 	return v
 }
 
+// The schema and column lineage facets, repeated by every event that
+// names a dataset, are decoded once per text and shared: the decoded
+// facets of an Event are never to be modified. Texts up to
+// maxCachedFacetBytes are cached, in two generations of at most
+// facetCacheBytes each (estimated as twice the text).
+const (
+	maxCachedFacetBytes = 64 << 10
+	facetCacheBytes     = 16 << 20
+)
+
+var (
+	schemaFacets  = newTextCache[*SchemaDatasetFacet](facetCacheBytes)
+	lineageFacets = newTextCache[*ColumnLineageDatasetFacet](facetCacheBytes)
+)
+
+// decodeFacetCached is decodeFacet through cache. A facet that does not
+// decode is not cached, so that each event that sends it is warned.
+func decodeFacetCached[T any](cache *textCache[*T], raw graph.Facets, name, path string, warn warnFunc) *T {
+	b, ok := raw[name]
+	if !ok || len(b) > maxCachedFacetBytes {
+		return decodeFacet[T](raw, name, path, warn)
+	}
+	if v, ok := cache.get(b); ok {
+		return v
+	}
+	v := decodeFacet[T](raw, name, path, warn)
+	if v != nil {
+		cache.put(b, v, 2*len(b))
+	}
+	return v
+}
+
 func decodeRunFacets(raw graph.Facets, path string, warn warnFunc) RunFacets {
 	raw = cleanFacets(raw, path, warn)
 	f := RunFacets{Raw: raw}
@@ -120,9 +152,9 @@ func decodeDatasetFacets(raw graph.Facets, path string, warn warnFunc) DatasetFa
 	if raw == nil {
 		return f
 	}
-	f.Schema = decodeFacet[SchemaDatasetFacet](raw, "schema", path, warn)
+	f.Schema = decodeFacetCached(schemaFacets, raw, "schema", path, warn)
 	f.DataSource = decodeFacet[DatasourceDatasetFacet](raw, "dataSource", path, warn)
-	f.ColumnLineage = decodeFacet[ColumnLineageDatasetFacet](raw, "columnLineage", path, warn)
+	f.ColumnLineage = decodeFacetCached(lineageFacets, raw, "columnLineage", path, warn)
 	f.Version = decodeFacet[DatasetVersionDatasetFacet](raw, "version", path, warn)
 	f.Symlinks = decodeFacet[SymlinksDatasetFacet](raw, "symlinks", path, warn)
 	f.LifecycleStateChange = decodeFacet[LifecycleStateChangeDatasetFacet](raw, "lifecycleStateChange", path, warn)

@@ -5,7 +5,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/redthread/redthread/graph"
 )
@@ -27,8 +26,8 @@ import (
 // so that one of them cannot fill the cache.
 const maxGroupSchemaBytes = 64 << 10
 
-// schemaGroupCacheBytes bounds the estimated size of one generation of the
-// cache; two generations are kept.
+// schemaGroupCacheBytes bounds the estimated size of one generation of
+// each group cache (see textCache).
 const schemaGroupCacheBytes = 16 << 20
 
 // schemaGroup is a schema's group and the keys of its nodes, or a column
@@ -41,47 +40,11 @@ type schemaGroup struct {
 }
 
 // schemaGroups and lineageGroups cache groups by dataset key and facet
-// text, for every mapper in the process. Two generations: a lookup that misses the
-// current one but hits the previous moves the entry back, and the
-// previous generation is dropped when the current one fills, so the
-// schemas in use stay and those no longer sent go.
+// text.
 var (
-	schemaGroups  = groupCache{cur: map[string]*schemaGroup{}}
-	lineageGroups = groupCache{cur: map[string]*schemaGroup{}}
+	schemaGroups  = newTextCache[*schemaGroup](schemaGroupCacheBytes)
+	lineageGroups = newTextCache[*schemaGroup](schemaGroupCacheBytes)
 )
-
-type groupCache struct {
-	mu        sync.Mutex
-	cur, prev map[string]*schemaGroup
-	curBytes  int
-}
-
-func (c *groupCache) get(key []byte) *schemaGroup {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if g := c.cur[string(key)]; g != nil {
-		return g
-	}
-	if g := c.prev[string(key)]; g != nil {
-		c.putLocked(string(key), g)
-		return g
-	}
-	return nil
-}
-
-func (c *groupCache) put(key []byte, g *schemaGroup) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.putLocked(string(key), g)
-}
-
-func (c *groupCache) putLocked(key string, g *schemaGroup) {
-	if c.curBytes+g.size > schemaGroupCacheBytes {
-		c.prev, c.cur, c.curBytes = c.cur, map[string]*schemaGroup{}, 0
-	}
-	c.cur[key] = g
-	c.curBytes += g.size + len(key)
-}
 
 // schema upserts the fields of dataset dk's schema (decoded fields, facet
 // text raw): as the dataset's schema group when it can, field by field
@@ -92,10 +55,10 @@ func (b *builder) schema(ns, name, dk string, fields []SchemaField, raw []byte) 
 		return
 	}
 	b.groupKey = append(append(binary.AppendUvarint(b.groupKey[:0], uint64(len(dk))), dk...), raw...)
-	g := schemaGroups.get(b.groupKey)
-	if g == nil {
+	g, ok := schemaGroups.get(b.groupKey)
+	if !ok {
 		g = newSchemaGroup(ns, name, dk, fields)
-		schemaGroups.put(b.groupKey, g)
+		schemaGroups.put(b.groupKey, g, g.size)
 	}
 	if slices.Contains(b.groups, g) {
 		return // the same schema again: changes nothing
@@ -195,10 +158,10 @@ func (b *builder) lineage(ns, name, dk string, c *ColumnLineageDatasetFacet, raw
 		return
 	}
 	b.groupKey = append(append(binary.AppendUvarint(b.groupKey[:0], uint64(len(dk))), dk...), raw...)
-	g := lineageGroups.get(b.groupKey)
-	if g == nil {
+	g, ok := lineageGroups.get(b.groupKey)
+	if !ok {
 		g = newLineageGroup(planLineage(ns, name, dk, c))
-		lineageGroups.put(b.groupKey, g)
+		lineageGroups.put(b.groupKey, g, g.size)
 	}
 	switch {
 	case again && prev == g:

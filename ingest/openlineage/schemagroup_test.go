@@ -2,6 +2,7 @@ package openlineage
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/redthread/redthread/graph"
@@ -135,5 +136,32 @@ func TestSchemaGroupsClash(t *testing.T) {
 	ev = mustDecode(t, edit(t, minimal, cases["one dataset, two schemas"]))
 	if got := findNode(t, flatMap(ev, 1), graph.FieldKey("s3://b", "same", "id")).Props["type"]; got != "BIGINT" {
 		t.Fatalf("field id has type %v, want the later schema's BIGINT", got)
+	}
+}
+
+// TestFacetCache checks that events sending the same schema and column
+// lineage text share one decoded facet each, and that a facet that does
+// not decode is warned about in every event that sends it.
+func TestFacetCache(t *testing.T) {
+	body := edit(t, minimal, func(m map[string]any) {
+		f := schemaFacet(field("id", "BIGINT"))
+		f["columnLineage"] = map[string]any{"fields": map[string]any{
+			"id": map[string]any{"inputFields": []any{map[string]any{"namespace": "s3://b", "name": "in0", "field": "id"}}},
+		}}
+		obj(m, "outputs", 0)["facets"] = f
+	})
+	a, b := mustDecode(t, body), mustDecode(t, body)
+	fa, fb := a.RunEvent.Outputs[0].Facets, b.RunEvent.Outputs[0].Facets
+	if fa.Schema == nil || fa.Schema != fb.Schema || fa.ColumnLineage == nil || fa.ColumnLineage != fb.ColumnLineage {
+		t.Fatal("the same facet texts decoded twice")
+	}
+	bad := edit(t, minimal, func(m map[string]any) {
+		obj(m, "outputs", 0)["facets"] = map[string]any{"schema": map[string]any{"fields": "not a list"}}
+	})
+	for range 2 {
+		ev := mustDecode(t, bad)
+		if ev.RunEvent.Outputs[0].Facets.Schema != nil || len(ev.Warnings) != 1 || !strings.Contains(ev.Warnings[0], "schema") {
+			t.Fatalf("schema %v, warnings %q", ev.RunEvent.Outputs[0].Facets.Schema, ev.Warnings)
+		}
 	}
 }

@@ -103,7 +103,9 @@ type OutputDataset struct {
 // facet name, known and custom alike, so nothing is lost; the facets
 // Redthread maps are also decoded into the typed fields. A typed field is
 // nil when the facet is absent or did not decode (Decode then records a
-// warning). They marshal as Raw.
+// warning). They marshal as Raw. The decoded schema and column lineage
+// facets are shared by every event that sends the same text: read them,
+// never modify them.
 
 // RunFacets are the facets of a run.
 type RunFacets struct {
