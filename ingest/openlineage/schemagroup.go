@@ -60,8 +60,8 @@ func (b *builder) schema(ns, name, dk string, fields []SchemaField, raw []byte) 
 		g = newSchemaGroup(ns, name, dk, fields)
 		schemaGroups.put(b.groupKey, g, g.size)
 	}
-	if slices.Contains(b.groups, g) {
-		return // the same schema again: changes nothing
+	if len(g.group.Nodes) == 0 || slices.Contains(b.groups, g) {
+		return // no fields, or the same schema again: nothing to add
 	}
 	// A field this event upserts already (column lineage named it, or the
 	// dataset came with another schema) must merge with the group's in
@@ -173,7 +173,9 @@ func (b *builder) lineage(ns, name, dk string, c *ColumnLineageDatasetFacet, raw
 		return
 	}
 	b.lineageStubs(g.lineage)
-	b.groups = append(b.groups, g)
+	if len(g.group.Edges) > 0 {
+		b.groups = append(b.groups, g)
+	}
 	b.lineageOf[dk] = g
 }
 

@@ -165,3 +165,21 @@ func TestFacetCache(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyFacetsMakeNoGroup checks that a schema without fields and a
+// column lineage without edges add no group upsert.
+func TestEmptyFacetsMakeNoGroup(t *testing.T) {
+	ev := mustDecode(t, edit(t, minimal, func(m map[string]any) {
+		f := schemaFacet()
+		f["columnLineage"] = map[string]any{"fields": map[string]any{"id": map[string]any{"inputFields": []any{}}}}
+		obj(m, "outputs", 0)["facets"] = f
+	}))
+	muts := Map(ev, 1)
+	checkMapping(t, ev, muts, 1)
+	if gs := groupsOf(muts); len(gs) != 0 {
+		t.Fatalf("%d groups for empty facets", len(gs))
+	}
+	if findNode(t, muts, graph.FieldKey("s3://b", "out0", "id")).Label != graph.LabelField {
+		t.Fatal("the field column lineage names was not upserted")
+	}
+}
