@@ -34,10 +34,11 @@ const (
 // key, then every edge upsert, sorted by (From, Type, To), so each edge's
 // endpoints are upserted earlier in the same list. A nil event maps to nil.
 //
-// A dataset's schema fields (Field nodes and their HAS_FIELD edges) come
-// as one UpsertGroup mutation between the nodes and the edges, shared with
-// every other event that sends the same schema for the dataset (see
-// schema); graph.Expand spells them out.
+// A dataset's schema fields (Field nodes and their HAS_FIELD edges) and
+// its column lineage edges (DERIVES) come as UpsertGroup mutations between
+// the nodes and the edges, each shared with every other event that sends
+// the same facet for the dataset (see schema and lineage); graph.Expand
+// spells them out.
 func Map(ev *Event, offset int64) []graph.Mutation {
 	return mapEvent(ev, offset, true)
 }
@@ -87,8 +88,9 @@ type builder struct {
 	nodeRefs  []nodeRef
 	edgeRefs  []edgeRef
 
-	// groups are the schema groups this event upserts whole (see schema),
-	// in the order it names them; groupKey is a buffer for their cache key.
+	// groups are the schema and column lineage groups this event upserts
+	// whole (see schema and lineage), in the order it names them; groupKey
+	// is a buffer for their cache keys.
 	groups   []*schemaGroup
 	groupKey []byte
 	noGroups bool // map every field on its own (tests compare the two)
@@ -256,7 +258,7 @@ func (b *builder) mutations() []graph.Mutation {
 		return strings.Compare(x.id.to, y.id.to)
 	})
 	// Fields are set one by one into the zeroed slice: a composite literal
-	// would build each 248-byte mutation aside and copy it in. Groups come
+	// would build each 256-byte mutation aside and copy it in. Groups come
 	// between the nodes and the edges: their edges start at a dataset
 	// upserted before them, and column lineage's edges end at their fields.
 	muts := make([]graph.Mutation, len(nodes)+len(b.groups)+len(edges))
