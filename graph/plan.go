@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -120,4 +121,34 @@ func (o *Overlay) holds(props Props) bool {
 		}
 	}
 	return true
+}
+
+// MutationRef locates a mutation in the arguments of Store.Apply (batch and
+// mutation index), or one node or edge of a group upsert there, so that a
+// store names the field at fault in an EINVALID error.
+type MutationRef struct {
+	Batch, Mutation int
+	item            int // 1 + the index in the group's nodes or edges; 0 outside a group
+}
+
+// Entry locates the ith node or edge of the group upsert at r.
+func (r MutationRef) Entry(i int) MutationRef {
+	r.item = i + 1
+	return r
+}
+
+// Field names a field of the mutation, as "batches[0].mutations[3].node.key";
+// rest starts with ".node", ".edge" or another member of Mutation. Within a
+// group, rest's ".node" or ".edge" becomes the entry's place, as in
+// "batches[0].mutations[3].group.nodes[2].props". It formats only when
+// called, which stores do only for an error.
+func (r MutationRef) Field(rest string) string {
+	if r.item > 0 {
+		for _, kind := range [2]string{".node", ".edge"} {
+			if tail, ok := strings.CutPrefix(rest, kind); ok {
+				return fmt.Sprintf("batches[%d].mutations[%d].group%ss[%d]%s", r.Batch, r.Mutation, kind, r.item-1, tail)
+			}
+		}
+	}
+	return fmt.Sprintf("batches[%d].mutations[%d]%s", r.Batch, r.Mutation, rest)
 }

@@ -106,3 +106,19 @@ func TestOverlaySkipsPropsItHolds(t *testing.T) {
 		t.Fatalf("the general path wrote to the caller's props: %v", first)
 	}
 }
+
+// TestMutationRefField checks the field names stores give in errors, for a
+// mutation and for an upsert of a group.
+func TestMutationRefField(t *testing.T) {
+	r := MutationRef{Batch: 2, Mutation: 5}
+	for _, c := range []struct{ got, want string }{
+		{r.Field(".edge.type"), "batches[2].mutations[5].edge.type"},
+		{r.Field(".kind"), "batches[2].mutations[5].kind"},
+		{r.Entry(0).Field(".node.label"), "batches[2].mutations[5].group.nodes[0].label"},
+		{r.Entry(3).Field(".edge.props.x"), "batches[2].mutations[5].group.edges[3].props.x"},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
+	}
+}

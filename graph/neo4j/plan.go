@@ -43,32 +43,8 @@ type change struct {
 	graph.Overlay        // the merged props patch, facets and provenance
 }
 
-// mutRef locates a mutation in the arguments of Apply, or one node or edge
-// of a group upsert.
-type mutRef struct {
-	batch, mutation int
-	item            int // 1 + the index in the group's nodes or edges; 0 outside a group
-}
-
-// entry locates the ith node or edge of the group upsert at r.
-func (r mutRef) entry(i int) mutRef {
-	r.item = i + 1
-	return r
-}
-
-// field names a field of the mutation, formatted only when an error needs
-// it. Within a group, rest's ".node" or ".edge" becomes the entry's place,
-// as in "batches[0].mutations[3].group.nodes[2].props".
-func (r mutRef) field(rest string) string {
-	if r.item > 0 {
-		for _, kind := range [2]string{".node", ".edge"} {
-			if tail, ok := strings.CutPrefix(rest, kind); ok {
-				return fmt.Sprintf("batches[%d].mutations[%d].group%ss[%d]%s", r.batch, r.mutation, kind, r.item-1, tail)
-			}
-		}
-	}
-	return fmt.Sprintf("batches[%d].mutations[%d]%s", r.batch, r.mutation, rest)
-}
+// mutRef locates a mutation, or an upsert of a group, for errors.
+type mutRef = graph.MutationRef
 
 // nodeUpsert is the merged upsert of one node.
 type nodeUpsert struct {
@@ -102,7 +78,7 @@ func provenanceOf(p graph.Provenance, batchOffset int64) provenance {
 // graph.Overlay), naming the field of the first problem.
 func (c *change) merge(props graph.Props, facets graph.Facets, prov provenance) error {
 	if err := c.Add(props, facets, prov); err != nil {
-		return graph.FieldErrorf(graph.EINVALID, c.at.field(c.kind+"."+graph.ErrorField(err)), "%s", errorMessage(err))
+		return graph.FieldErrorf(graph.EINVALID, c.at.Field(c.kind+"."+graph.ErrorField(err)), "%s", errorMessage(err))
 	}
 	return nil
 }
@@ -125,7 +101,7 @@ func planWrite(batches []graph.Batch) (*writePlan, error) {
 		}
 		p.maxOffset = max(p.maxOffset, b.Offset)
 		for mi, m := range b.Mutations {
-			at := mutRef{batch: bi, mutation: mi}
+			at := mutRef{Batch: bi, Mutation: mi}
 			var err error
 			switch m.Kind {
 			case graph.UpsertNode:
@@ -138,21 +114,21 @@ func planWrite(batches []graph.Batch) (*writePlan, error) {
 				// A group is its nodes, then its edges, merged one by one:
 				// Neo4j's own work per row dwarfs what merging costs here.
 				if m.Group == nil || m.Group.Group == nil {
-					return nil, graph.FieldErrorf(graph.EINVALID, at.field(".group"), "group upsert without a group")
+					return nil, graph.FieldErrorf(graph.EINVALID, at.Field(".group"), "group upsert without a group")
 				}
 				g, prov := m.Group.Group, provenanceOf(m.Group.Provenance, b.Offset)
 				for i := range g.Nodes {
 					pos++
-					if err = p.node(at.entry(i), pos, g.Nodes[i], prov); err != nil {
+					if err = p.node(at.Entry(i), pos, g.Nodes[i], prov); err != nil {
 						break
 					}
 				}
 				for i := 0; err == nil && i < len(g.Edges); i++ {
 					pos++
-					err = p.edge(at.entry(i), pos, edges, g.Edges[i], prov)
+					err = p.edge(at.Entry(i), pos, edges, g.Edges[i], prov)
 				}
 			default:
-				err = graph.FieldErrorf(graph.EINVALID, at.field(".kind"), "unknown mutation kind %d", m.Kind)
+				err = graph.FieldErrorf(graph.EINVALID, at.Field(".kind"), "unknown mutation kind %d", m.Kind)
 			}
 			if err != nil {
 				return nil, err
@@ -186,7 +162,7 @@ func (p *writePlan) node(at mutRef, pos int, n graph.Node, prov provenance) erro
 		return err
 	}
 	if !n.Label.Valid() {
-		return graph.FieldErrorf(graph.EINVALID, at.field(".node.label"), "unknown label %q", n.Label)
+		return graph.FieldErrorf(graph.EINVALID, at.Field(".node.label"), "unknown label %q", n.Label)
 	}
 	u := p.nodeByKey[n.Key]
 	if u == nil {
@@ -208,7 +184,7 @@ func (p *writePlan) edge(at mutRef, pos int, edges map[edgeKey]*edgeUpsert, e gr
 		return err
 	}
 	if !e.Type.Valid() {
-		return graph.FieldErrorf(graph.EINVALID, at.field(".edge.type"), "unknown edge type %q", e.Type)
+		return graph.FieldErrorf(graph.EINVALID, at.Field(".edge.type"), "unknown edge type %q", e.Type)
 	}
 	id := edgeKey{from: e.From, to: e.To, typ: e.Type}
 	u := edges[id]
@@ -234,7 +210,7 @@ func (p *writePlan) missingEndpoint(exists map[string]bool) error {
 			if n, ok := p.nodeByKey[end.key]; ok && n.pos < e.pos {
 				continue
 			}
-			return graph.FieldErrorf(graph.EINVALID, e.at.field(e.kind+"."+end.field),
+			return graph.FieldErrorf(graph.EINVALID, e.at.Field(e.kind+"."+end.field),
 				"edge %s: node %q does not exist; upsert it first (in the store, or earlier in the batch)",
 				graph.Edge{From: e.from, Type: e.typ, To: e.to}.ID(), end.key)
 		}
@@ -248,7 +224,7 @@ func validKey(at mutRef, rest, key string) error {
 	if key != "" && strings.IndexByte(key, 0) < 0 && utf8.ValidString(key) {
 		return nil
 	}
-	return graph.CheckStoreKey(at.field(rest), key)
+	return graph.CheckStoreKey(at.Field(rest), key)
 }
 
 // errorMessage is a domain error's message without its field.

@@ -63,14 +63,14 @@ type content struct {
 }
 
 // field names a field of the first mutation, as "batches[0].mutations[3].node.props".
-func (c *content) field(rest string) string { return c.at.field(c.kind + rest) }
+func (c *content) field(rest string) string { return c.at.Field(c.kind + rest) }
 
 // merge overlays a later mutation's props, facets and provenance (see
 // graph.Overlay), naming the field of the first problem (kind is ".node"
 // or ".edge").
 func (c *content) merge(at mutRef, kind string, props graph.Props, facets graph.Facets, prov provenance, group *graph.Group) error {
 	if err := c.Add(props, facets, prov); err != nil {
-		return graph.FieldErrorf(graph.EINVALID, at.field(kind+"."+graph.ErrorField(err)), "%s", messageOnly(err))
+		return graph.FieldErrorf(graph.EINVALID, at.Field(kind+"."+graph.ErrorField(err)), "%s", messageOnly(err))
 	}
 	c.group = group
 	return nil
@@ -169,7 +169,7 @@ func planApply(batches []graph.Batch) (*applyPlan, error) {
 		pl.p.maxOffset = max(pl.p.maxOffset, b.Offset)
 		for mi := range b.Mutations {
 			m := &b.Mutations[mi]
-			at := mutRef{batch: bi, mutation: mi}
+			at := mutRef{Batch: bi, Mutation: mi}
 			var err error
 			switch m.Kind {
 			case graph.UpsertNode:
@@ -179,7 +179,7 @@ func planApply(batches []graph.Batch) (*applyPlan, error) {
 			case graph.UpsertGroup:
 				err = pl.group(at, m.Group, b.Offset)
 			default:
-				err = graph.FieldErrorf(graph.EINVALID, at.field(".kind"), "unknown mutation kind %d", m.Kind)
+				err = graph.FieldErrorf(graph.EINVALID, at.Field(".kind"), "unknown mutation kind %d", m.Kind)
 			}
 			if err != nil {
 				return nil, err
@@ -227,7 +227,7 @@ func (pl *planner) node(at mutRef, n *graph.Node, prov provenance, group *graph.
 		}
 	}
 	if !n.Label.Valid() {
-		return nil, graph.FieldErrorf(graph.EINVALID, at.field(".node.label"), "unknown label %q", n.Label)
+		return nil, graph.FieldErrorf(graph.EINVALID, at.Field(".node.label"), "unknown label %q", n.Label)
 	}
 	if op == nil {
 		if len(pl.nodeChunk) == 0 {
@@ -258,7 +258,7 @@ func (pl *planner) edge(at mutRef, e *graph.Edge, prov provenance, group *graph.
 			return nil, err
 		}
 		if !e.Type.Valid() {
-			return nil, graph.FieldErrorf(graph.EINVALID, at.field(".edge.type"), "unknown edge type %q", e.Type)
+			return nil, graph.FieldErrorf(graph.EINVALID, at.Field(".edge.type"), "unknown edge type %q", e.Type)
 		}
 		if len(pl.edgeChunk) == 0 {
 			pl.edgeChunk = make([]edgeOp, opChunk)
@@ -283,7 +283,7 @@ func (pl *planner) edge(at mutRef, e *graph.Edge, prov provenance, group *graph.
 // lookup and a props comparison.
 func (pl *planner) group(at mutRef, gu *graph.GroupUpsert, batchOffset int64) error {
 	if gu == nil || gu.Group == nil {
-		return graph.FieldErrorf(graph.EINVALID, at.field(".group"), "group upsert without a group")
+		return graph.FieldErrorf(graph.EINVALID, at.Field(".group"), "group upsert without a group")
 	}
 	g := gu.Group
 	prov := mutationProvenance(gu.Provenance, batchOffset)
@@ -298,14 +298,14 @@ func (pl *planner) group(at mutRef, gu *graph.GroupUpsert, batchOffset int64) er
 	}
 	ops := &groupOps{nodes: make([]*nodeOp, len(g.Nodes)), edges: make([]*edgeOp, len(g.Edges))}
 	for i := range g.Nodes {
-		op, err := pl.node(at.entry(i), &g.Nodes[i], prov, g)
+		op, err := pl.node(at.Entry(i), &g.Nodes[i], prov, g)
 		if err != nil {
 			return err
 		}
 		ops.nodes[i] = op
 	}
 	for i := range g.Edges {
-		op, err := pl.edge(at.entry(i), &g.Edges[i], prov, g)
+		op, err := pl.edge(at.Entry(i), &g.Edges[i], prov, g)
 		if err != nil {
 			return err
 		}
@@ -337,35 +337,11 @@ func checkKey(at mutRef, rest, key string) error {
 	if key != "" && strings.IndexByte(key, 0) < 0 && utf8.ValidString(key) {
 		return nil
 	}
-	return graph.CheckStoreKey(at.field(rest), key)
+	return graph.CheckStoreKey(at.Field(rest), key)
 }
 
-// mutRef locates a mutation in the arguments of Apply, or one node or edge
-// of a group upsert.
-type mutRef struct {
-	batch, mutation int
-	item            int // 1 + the index in the group's nodes or edges; 0 outside a group
-}
-
-// entry locates the ith node or edge of the group upsert at r.
-func (r mutRef) entry(i int) mutRef {
-	r.item = i + 1
-	return r
-}
-
-// field names a field of the mutation, formatted only when an error needs
-// it. Within a group, rest's ".node" or ".edge" becomes the entry's place,
-// as in "batches[0].mutations[3].group.nodes[2].props".
-func (r mutRef) field(rest string) string {
-	if r.item > 0 {
-		for _, kind := range [2]string{".node", ".edge"} {
-			if tail, ok := strings.CutPrefix(rest, kind); ok {
-				return fmt.Sprintf("batches[%d].mutations[%d].group%ss[%d]%s", r.batch, r.mutation, kind, r.item-1, tail)
-			}
-		}
-	}
-	return fmt.Sprintf("batches[%d].mutations[%d]%s", r.batch, r.mutation, rest)
-}
+// mutRef locates a mutation, or an upsert of a group, for errors.
+type mutRef = graph.MutationRef
 
 // messageOnly is an *Error's message without its field, which the caller
 // puts in a field of its own.
