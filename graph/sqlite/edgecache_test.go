@@ -36,7 +36,7 @@ func TestEdgeCache(t *testing.T) {
 		if !okA || !okB {
 			t.Fatalf("ids of %s and %s not cached", from, to)
 		}
-		return edgeRow{from: a, to: b, typ: string(typ)}
+		return edgeRow{from: a.id, to: b.id, typ: string(typ)}
 	}
 	apply := func(i int) {
 		t.Helper()
@@ -64,7 +64,7 @@ func TestEdgeCache(t *testing.T) {
 		t.Fatal("an edge of a rolled-back Apply is cached")
 	}
 
-	s.edges.put(row("job:ns:a", graph.EdgeRunOf, "run:2"), struct{}{})
+	s.edges.put(row("job:ns:a", graph.EdgeRunOf, "run:2"), contentSum{})
 	apply(2)
 
 	got, want := readRows(t, s), readRows(t, plain)

@@ -12,10 +12,12 @@ const nodeIDCacheSize = 1 << 17
 const edgeCacheSize = 1 << 17
 
 // A generations cache remembers what Apply has seen committed: node keys
-// with their ids (nodeIDCache), and edges that exist (edgeCache). Nodes and
-// edges are never deleted and ids never change, so an entry never goes
-// stale; the cache only has to forget what was never committed, which is
-// why Apply adds its entries only after its commit.
+// with their ids (nodeIDCache), and edges that exist (edgeCache), each with
+// the sum of the content last merged into its row when Apply knows it.
+// Nodes and edges are never deleted and ids never change, so an entry never
+// goes stale as long as Apply, the only writer, sets the sum with every
+// content it merges; the cache only has to forget what was never
+// committed, which is why Apply updates its entries only after its commit.
 //
 // It is bounded with two generations, an approximation of LRU that costs
 // nothing per hit: new entries go to the current generation; a hit in the
@@ -45,11 +47,22 @@ func (c *generations[K, V]) get(key K) (V, bool) {
 	return v, ok
 }
 
-// put records the value of key.
+// put records the value of key, unless the current generation has one.
 func (c *generations[K, V]) put(key K, v V) {
 	if _, ok := c.cur[key]; !ok {
 		c.add(key, v)
 	}
+}
+
+// set records the value of key, replacing any it has.
+func (c *generations[K, V]) set(key K, v V) {
+	if _, ok := c.cur[key]; ok {
+		// Assigning to a present key also stores the given key, so give it
+		// a copy, as add does.
+		c.cur[c.own(key)] = v
+		return
+	}
+	c.add(key, v)
 }
 
 // add puts a copy of key in the current generation.
@@ -60,12 +73,19 @@ func (c *generations[K, V]) add(key K, v V) {
 	c.cur[c.own(key)] = v
 }
 
-// nodeIDCache maps node keys to their ids. Keys are copied, so that the
-// cache does not pin the memory of whatever a key was sliced from.
-type nodeIDCache = generations[string, int64]
+// nodeIDCache maps node keys to their ids and content sums. Keys are
+// copied, so that the cache does not pin the memory of whatever a key was
+// sliced from.
+type nodeIDCache = generations[string, cachedNode]
+
+// cachedNode is what the store knows of a committed node.
+type cachedNode struct {
+	id  int64
+	sum contentSum // of the content last merged into its row; zero if not known
+}
 
 func newNodeIDCache(size int) *nodeIDCache {
-	return newGenerations[string, int64](size, strings.Clone)
+	return newGenerations[string, cachedNode](size, strings.Clone)
 }
 
 // edgeRow identifies a row of the edges table.
@@ -76,11 +96,12 @@ type edgeRow struct {
 
 // edgeCache holds edges known to exist, so that an upsert of one goes
 // straight to its update instead of first trying an insert that the
-// primary key refuses.
-type edgeCache = generations[edgeRow, struct{}]
+// primary key refuses, with the sum of the content last merged into each
+// (zero if not known).
+type edgeCache = generations[edgeRow, contentSum]
 
 func newEdgeCache(size int) *edgeCache {
-	return newGenerations[edgeRow, struct{}](size, func(r edgeRow) edgeRow {
+	return newGenerations[edgeRow, contentSum](size, func(r edgeRow) edgeRow {
 		r.typ = strings.Clone(r.typ)
 		return r
 	})

@@ -56,7 +56,8 @@ type content struct {
 	props       string // the patch, with the nulls that remove keys
 	insertProps string // the props of a new row: the patch without its nulls
 	facets      string
-	hasContent  bool // props or facets to merge, not only provenance
+	hasContent  bool       // props or facets to merge, not only provenance
+	sum         contentSum // of props and facets, when hasContent
 
 	firstSeen, lastSeen     any
 	firstOffset, lastOffset any
@@ -85,6 +86,9 @@ func (c *content) finish() error {
 	c.hasContent = len(c.Patch) > 0 || len(c.Facets) > 0
 	if c.facets, err = encodeFacets(c.Facets); err != nil {
 		return graph.FieldErrorf(graph.EINVALID, c.field(".facets"), "%s", messageOnly(err))
+	}
+	if c.hasContent {
+		c.sum = sumContent(c.props, c.facets)
 	}
 	c.firstSeen, c.lastSeen = timeToNanos(c.Prov.FirstSeen), timeToNanos(c.Prov.LastSeen)
 	c.firstOffset, c.lastOffset = offsetArg(c.Prov.FirstOffset), offsetArg(c.Prov.LastOffset)

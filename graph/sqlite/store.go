@@ -266,7 +266,7 @@ func (s *Store) write(ctx context.Context, p *applyPlan) error {
 	// more than a small statement (see pools.begin). Apply checks ctx
 	// between statements instead, and rolls back if it ends.
 	a := applier{ctx: context.WithoutCancel(ctx), st: &s.stmts, ids: s.ids, edges: s.edges,
-		added: make(map[string]int64, p.nodes), nodeCounts: map[graph.Label]int64{}, edgeCounts: map[graph.EdgeType]int64{}}
+		added: make(map[string]cachedNode, p.nodes), nodeCounts: map[graph.Label]int64{}, edgeCounts: map[graph.EdgeType]int64{}}
 	for _, op := range p.ops {
 		if err := ctx.Err(); err != nil {
 			return internal(ctx, "apply", err)
@@ -294,24 +294,30 @@ func (s *Store) write(ctx context.Context, p *applyPlan) error {
 	committed = true
 	// Only now are the new ids and edges real: a rolled-back Apply leaves
 	// the caches as they were.
-	for k, id := range a.added {
-		s.ids.put(k, id)
+	for k, n := range a.added {
+		s.ids.set(k, n)
 	}
-	for _, r := range a.written {
-		s.edges.put(r, struct{}{})
+	for _, w := range a.written {
+		if w.sum == (contentSum{}) {
+			s.edges.put(w.row, w.sum)
+		} else {
+			s.edges.set(w.row, w.sum)
+		}
 	}
 	return nil
 }
 
 // applier runs one Apply's statements in its transaction.
 type applier struct {
-	ctx   context.Context
-	st    *storeStmts
-	ids   *nodeIDCache
-	added map[string]int64 // ids resolved in this transaction, cached on commit
+	ctx context.Context
+	st  *storeStmts
+	ids *nodeIDCache
+	// added is the nodes this transaction resolved or merged new content
+	// into, cached on commit.
+	added map[string]cachedNode
 
 	edges   *edgeCache
-	written []edgeRow // edges upserted in this transaction, cached on commit
+	written []writtenEdge // edges upserted in this transaction, cached on commit
 
 	nodeCounts map[graph.Label]int64
 	edgeCounts map[graph.EdgeType]int64
@@ -320,16 +326,16 @@ type applier struct {
 // lookup returns the id of the node with key, or 0 if there is none (yet:
 // at this point of the transaction).
 func (a *applier) lookup(key string) (int64, error) {
-	if id, ok := a.added[key]; ok {
-		return id, nil
+	if n, ok := a.added[key]; ok {
+		return n.id, nil
 	}
-	if id, ok := a.ids.get(key); ok {
-		return id, nil
+	if n, ok := a.ids.get(key); ok {
+		return n.id, nil
 	}
 	var id int64
 	switch err := a.st.nodeID.QueryRowContext(a.ctx, key).Scan(&id); err {
 	case nil:
-		a.added[key] = id
+		a.added[key] = cachedNode{id: id}
 		return id, nil
 	case sql.ErrNoRows:
 		return 0, nil
@@ -338,19 +344,24 @@ func (a *applier) lookup(key string) (int64, error) {
 	}
 }
 
-// node upserts one node.
+// node upserts one node. A node known to exist whose row last merged the
+// same content gets only its provenance written (see contentSum).
 func (a *applier) node(n *nodeOp) error {
-	id, ok := a.added[n.key]
+	known, ok := a.added[n.key]
 	if !ok {
-		id, ok = a.ids.get(n.key)
+		known, ok = a.ids.get(n.key)
 	}
 	if ok { // known to exist: update it by id
-		st := a.st.seenNodeByID
-		if n.hasContent {
-			st = a.st.mergeNodeByID
+		var err error
+		if n.hasContent && n.sum != known.sum {
+			_, err = a.st.mergeNodeByID.ExecContext(a.ctx, n.props, n.facets, n.nameSet, n.nameFold,
+				n.firstSeen, n.lastSeen, n.firstOffset, n.lastOffset, known.id)
+			a.added[n.key] = cachedNode{id: known.id, sum: n.sum}
+		} else {
+			_, err = a.st.seenNodeByID.ExecContext(a.ctx, nil, nil, nil, nil,
+				n.firstSeen, n.lastSeen, n.firstOffset, n.lastOffset, known.id)
 		}
-		if _, err := st.ExecContext(a.ctx, n.props, n.facets, n.nameSet, n.nameFold,
-			n.firstSeen, n.lastSeen, n.firstOffset, n.lastOffset, id); err != nil {
+		if err != nil {
 			return internal(a.ctx, "update node "+n.key, err)
 		}
 		return nil
@@ -360,6 +371,7 @@ func (a *applier) node(n *nodeOp) error {
 	if err != nil {
 		return internal(a.ctx, "insert node "+n.key, err)
 	}
+	var id int64
 	if inserted, err := res.RowsAffected(); err != nil {
 		return internal(a.ctx, "insert node "+n.key, err)
 	} else if inserted == 1 {
@@ -371,8 +383,15 @@ func (a *applier) node(n *nodeOp) error {
 		n.firstSeen, n.lastSeen, n.firstOffset, n.lastOffset, n.key).Scan(&id); err != nil {
 		return internal(a.ctx, "update node "+n.key, err)
 	}
-	a.added[n.key] = id
+	a.added[n.key] = cachedNode{id: id, sum: n.sum}
 	return nil
+}
+
+// writtenEdge is an edge upserted in a transaction: with the sum of the
+// content merged into it, or zero when none was.
+type writtenEdge struct {
+	row edgeRow
+	sum contentSum
 }
 
 // edge upserts one edge, or reports the endpoint that does not exist.
@@ -391,11 +410,10 @@ func (a *applier) edge(e *edgeOp) error {
 		ids[i] = id
 	}
 	row := edgeRow{from: ids[0], to: ids[1], typ: string(e.typ)}
-	a.written = append(a.written, row)
-	if _, known := a.edges.get(row); known {
+	if sum, known := a.edges.get(row); known {
 		// Known to exist: update it, unless (which nothing does today) it
 		// was deleted since, and then insert it after all.
-		if updated, err := a.updateEdge(e, row); err != nil || updated {
+		if updated, err := a.updateEdge(e, row, sum); err != nil || updated {
 			return err
 		}
 	}
@@ -410,26 +428,39 @@ func (a *applier) edge(e *edgeOp) error {
 	}
 	if inserted == 1 {
 		a.edgeCounts[e.typ]++
+		a.written = append(a.written, writtenEdge{row: row, sum: e.sum})
 		return nil
 	}
-	_, err = a.updateEdge(e, row)
+	_, err = a.updateEdge(e, row, contentSum{})
 	return err
 }
 
-// updateEdge merges e into its row, and reports whether the row was there.
-func (a *applier) updateEdge(e *edgeOp, row edgeRow) (bool, error) {
-	st := a.st.seenEdge
-	if e.hasContent {
-		st = a.st.mergeEdge
+// updateEdge merges e into its row, whose last merged content sums to
+// known (zero if not known), and reports whether the row was there.
+func (a *applier) updateEdge(e *edgeOp, row edgeRow, known contentSum) (bool, error) {
+	var res sql.Result
+	var err error
+	merge := e.hasContent && e.sum != known
+	if merge {
+		res, err = a.st.mergeEdge.ExecContext(a.ctx, e.props, e.facets, nil, nil,
+			e.firstSeen, e.lastSeen, e.firstOffset, e.lastOffset, row.from, row.typ, row.to)
+	} else {
+		res, err = a.st.seenEdge.ExecContext(a.ctx, nil, nil, nil, nil,
+			e.firstSeen, e.lastSeen, e.firstOffset, e.lastOffset, row.from, row.typ, row.to)
 	}
-	res, err := st.ExecContext(a.ctx, e.props, e.facets, nil, nil,
-		e.firstSeen, e.lastSeen, e.firstOffset, e.lastOffset, row.from, row.typ, row.to)
 	if err != nil {
 		return false, internal(a.ctx, "update edge", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
 		return false, internal(a.ctx, "update edge", err)
+	}
+	if n == 1 {
+		w := writtenEdge{row: row}
+		if merge {
+			w.sum = e.sum
+		}
+		a.written = append(a.written, w)
 	}
 	return n == 1, nil
 }
