@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/redthread/redthread/graph/sqlite"
@@ -69,5 +72,32 @@ func TestReindexRebuildsAndResumes(t *testing.T) {
 	off, _ := rebuilt.AppliedOffset(t.Context())
 	if off != 40 {
 		t.Fatalf("applied offset %d, want 40", off)
+	}
+}
+
+// TestOneWriterPerGraph checks that a graph a running server writes is
+// refused, with a message that says why, to a reindex and to a second
+// server on the same data dir, and is free again once the server stops.
+func TestOneWriterPerGraph(t *testing.T) {
+	dataDir := t.TempDir()
+	srv := startServer(t, dataDir)
+
+	_, stderr, code := redthread(t, nil, "reindex", "--quiet", "--data-dir", dataDir)
+	if code == 0 || !strings.Contains(stderr, "already open for writing") {
+		t.Fatalf("reindex of a served graph: exit %d, stderr %q; want a refusal", code, stderr)
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	second := exec.CommandContext(ctx, binPath, "serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0")
+	out, err := second.CombinedOutput()
+	if ctx.Err() != nil || err == nil || !strings.Contains(string(out), "already open for writing") {
+		t.Fatalf("a second server on the data dir: %v (context %v), output %q; want a refusal", err, ctx.Err(), out)
+	}
+
+	srv.stop(t)
+	stdout, stderr, code := redthread(t, nil, "reindex", "--quiet", "--data-dir", dataDir)
+	if code != 0 || !strings.Contains(stdout, "up to date") {
+		t.Fatalf("reindex after the server stopped: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 }

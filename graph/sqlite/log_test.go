@@ -222,12 +222,15 @@ func TestLogReopen(t *testing.T) {
 	if stats, err := l2.Stats(t.Context()); err != nil || stats != (graph.LogStats{Records: 3, Bytes: 3, Head: 3}) {
 		t.Errorf("Stats after reopen = %+v, %v", stats, err)
 	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
 	s2 := openStore(t, path)
 	if off, err := s2.AppliedOffset(t.Context()); err != nil || off != 2 {
-		t.Errorf("AppliedOffset of a second store on the file = %d, %v; want 2", off, err)
+		t.Errorf("AppliedOffset of the store reopened on the file = %d, %v; want 2", off, err)
 	}
 	if n, err := s2.Nodes(t.Context(), key); err != nil || len(n) != 1 {
-		t.Errorf("Nodes on a second store on the file = %v, %v", n, err)
+		t.Errorf("Nodes on the store reopened on the file = %v, %v", n, err)
 	}
 }
 

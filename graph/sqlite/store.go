@@ -149,7 +149,8 @@ const (
 // on a pool of connections, each in a snapshot of its own, alongside Apply,
 // which runs on the one writer connection, one call at a time.
 type Store struct {
-	db *pools
+	db     *pools
+	unlock func() // releases the writer lock (see lockWriter)
 
 	// applyMu serializes Apply calls, which share the one writer connection
 	// anyway, so that ids and their cache move in step with commits.
@@ -179,14 +180,24 @@ var _ graph.Store = (*Store)(nil)
 // the system of record and the store replays it from AppliedOffset.
 //
 // The store should have its file to itself: sharing it with the event log
-// would make the two queue for SQLite's one write lock.
+// would make the two queue for SQLite's one write lock. And it must be the
+// file's one writer, since it caches what it wrote: a second OpenStore of
+// the same file, until this one is closed, fails with ECONFLICT.
 func OpenStore(path string) (*Store, error) {
 	ctx := context.Background()
-	p, err := openPools(ctx, path, syncOff, storeSchema, storePragmas...)
+	if err := checkPath(path); err != nil {
+		return nil, err
+	}
+	unlock, err := lockWriter(path)
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: p, ids: newNodeIDCache(nodeIDCacheSize), edges: newEdgeCache(edgeCacheSize)}
+	p, err := openPools(ctx, path, syncOff, storeSchema, storePragmas...)
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	s := &Store{db: p, unlock: unlock, ids: newNodeIDCache(nodeIDCacheSize), edges: newEdgeCache(edgeCacheSize)}
 	queries := []string{insertNodeSQL, mergeNodeByIDSQL, seenNodeByIDSQL, mergeNodeByKeySQL, nodeIDSQL,
 		insertEdgeSQL, mergeEdgeSQL, seenEdgeSQL, countNodesSQL, countEdgesSQL, setAppliedSQL}
 	for i, dst := range s.stmts.all() {
@@ -198,14 +209,17 @@ func OpenStore(path string) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the store's statements and connections.
+// Close closes the store's statements and connections, and releases its
+// writer lock.
 func (s *Store) Close() error {
 	for _, st := range s.stmts.all() {
 		if *st != nil {
 			(*st).Close()
 		}
 	}
-	return s.db.close()
+	err := s.db.close()
+	s.unlock()
+	return err
 }
 
 // Apply applies the batches in order in one transaction, with the highest
