@@ -18,7 +18,8 @@ import (
 // this process or another, is refused with ECONFLICT. The lock is on a
 // file of its own because closing any descriptor of the database file
 // would drop SQLite's own POSIX locks on it. The kernel releases the lock
-// when the process ends, however it ends.
+// when the process ends, however it ends. On a file system that has no
+// flock, the store opens without the guard.
 func lockWriter(path string) (release func(), err error) {
 	name := path + "-writer.lock"
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
@@ -33,6 +34,11 @@ func lockWriter(path string) (release func(), err error) {
 	}
 	if err != nil {
 		f.Close()
+		if errors.Is(err, syscall.ENOLCK) || errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.ENOTSUP) {
+			// A file system without flock (some network mounts): open
+			// unguarded rather than not at all, as SQLite itself does.
+			return func() {}, nil
+		}
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, graph.Errorf(graph.ECONFLICT,
 				"sqlite: the graph %s is already open for writing (%s is locked): is another `redthread serve` or `redthread reindex` using it? Stop it first", path, name)
