@@ -197,9 +197,8 @@ func GroupMutation(g *Group, prov Provenance) Mutation {
 func Expand(muts []Mutation) []Mutation {
 	n, groups := 0, false
 	for i := range muts {
-		if muts[i].Kind == UpsertGroup && muts[i].Group != nil && muts[i].Group.Group != nil {
-			g := muts[i].Group.Group
-			n += len(g.Nodes) + len(g.Edges)
+		if gu := expandable(&muts[i]); gu != nil {
+			n += len(gu.Group.Nodes) + len(gu.Group.Edges)
 			groups = true
 		} else {
 			n++
@@ -209,21 +208,32 @@ func Expand(muts []Mutation) []Mutation {
 		return muts
 	}
 	out := make([]Mutation, 0, n)
-	for _, m := range muts {
-		if m.Kind != UpsertGroup || m.Group == nil || m.Group.Group == nil {
-			out = append(out, m)
+	for i := range muts {
+		gu := expandable(&muts[i])
+		if gu == nil {
+			out = append(out, muts[i])
 			continue
 		}
-		for _, nd := range m.Group.Group.Nodes {
-			nd.Provenance = m.Group.Provenance
+		for _, nd := range gu.Group.Nodes {
+			nd.Provenance = gu.Provenance
 			out = append(out, NodeMutation(nd))
 		}
-		for _, e := range m.Group.Group.Edges {
-			e.Provenance = m.Group.Provenance
+		for _, e := range gu.Group.Edges {
+			e.Provenance = gu.Provenance
 			out = append(out, EdgeMutation(e))
 		}
 	}
 	return out
+}
+
+// expandable returns m's group upsert when m is one that names a group,
+// and nil otherwise (Expand keeps a malformed one as it is, for the store
+// to refuse).
+func expandable(m *Mutation) *GroupUpsert {
+	if m.Kind == UpsertGroup && m.Group != nil && m.Group.Group != nil {
+		return m.Group
+	}
+	return nil
 }
 
 // NodeMutation is a convenience constructor for an UpsertNode mutation.

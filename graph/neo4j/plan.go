@@ -117,11 +117,9 @@ func planWrite(batches []graph.Batch) (*writePlan, error) {
 					return nil, graph.FieldErrorf(graph.EINVALID, at.Field(".group"), "group upsert without a group")
 				}
 				g, prov := m.Group.Group, provenanceOf(m.Group.Provenance, b.Offset)
-				for i := range g.Nodes {
+				for i := 0; err == nil && i < len(g.Nodes); i++ {
 					pos++
-					if err = p.node(at.Entry(i), pos, g.Nodes[i], prov); err != nil {
-						break
-					}
+					err = p.node(at.Entry(i), pos, g.Nodes[i], prov)
 				}
 				for i := 0; err == nil && i < len(g.Edges); i++ {
 					pos++
