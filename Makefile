@@ -53,6 +53,7 @@ deps-mlflow:
 test: deps lint check-generated
 	neo4j_env=$$(./scripts/neo4j-for-tests.sh) && eval "$$neo4j_env" && \
 	  $(GO) test -race -count=1 -timeout 30m ./...
+	cd tools/schedtrace && $(GO) test -race -count=1 ./...
 
 ## neo4j: start a real Neo4j 5.26 on 127.0.0.1:$(NEO4J_PORT) (deploy/local/neo4j), unless REDTHREAD_NEO4J_URI names one
 neo4j:
@@ -78,6 +79,7 @@ check-generated:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	cd tools/schedtrace && $(GO) vet ./...
 
 ## pgo: re-profile the server under the bench workload into cmd/redthread/default.pgo (profile-guided optimisation)
 pgo:
