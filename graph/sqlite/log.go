@@ -91,8 +91,7 @@ func OpenLog(path string) (*Log, error) {
 	}
 	prepare(&l.insert, `INSERT INTO event_log (received, source, kind, sha256, producer, body, encoding)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (sha256) DO NOTHING
-		RETURNING log_offset`)
+		ON CONFLICT (sha256) DO NOTHING`)
 	prepare(&l.existing, `SELECT log_offset FROM event_log WHERE sha256 = ?`)
 	prepare(&l.bumpTotals, `UPDATE event_log_stats SET records = records + ?, bytes = bytes + ? WHERE id = 1`)
 	if err != nil {
@@ -153,21 +152,31 @@ func (l *Log) Append(ctx context.Context, recs []graph.Record) ([]graph.AppendRe
 			body = []byte{} // NOT NULL: an empty input is still an input
 		}
 		stored, enc := encodeBody(body, &scratch)
+		// An insert that adds a row gets the new offset as the rowid;
+		// a known sha256 adds none. Exec rather than RETURNING spares
+		// database/sql a result set and SQLite the table it buffers one in.
+		res, err := l.insert.ExecContext(stmtCtx, timeToNanos(received), r.Source, r.Kind, hashes[i], r.Producer, stored, int(enc))
+		if err != nil {
+			return nil, internal(ctx, "append record", err)
+		}
+		inserted, err := res.RowsAffected()
+		if err != nil {
+			return nil, internal(ctx, "append record", err)
+		}
 		var off int64
-		err := l.insert.QueryRowContext(stmtCtx, timeToNanos(received), r.Source, r.Kind, hashes[i], r.Producer, stored, int(enc)).Scan(&off)
-		switch {
-		case err == nil:
+		if inserted == 1 {
+			if off, err = res.LastInsertId(); err != nil {
+				return nil, internal(ctx, "append record", err)
+			}
 			results[i] = graph.AppendResult{Offset: off}
 			added++
 			bytes += int64(len(body))
-		case errors.Is(err, sql.ErrNoRows):
-			if err := l.existing.QueryRowContext(stmtCtx, hashes[i]).Scan(&off); err != nil {
-				return nil, internal(ctx, "look up duplicate record", err)
-			}
-			results[i] = graph.AppendResult{Offset: off, Duplicate: true}
-		default:
-			return nil, internal(ctx, "append record", err)
+			continue
 		}
+		if err := l.existing.QueryRowContext(stmtCtx, hashes[i]).Scan(&off); err != nil {
+			return nil, internal(ctx, "look up duplicate record", err)
+		}
+		results[i] = graph.AppendResult{Offset: off, Duplicate: true}
 	}
 	if added > 0 {
 		if _, err := l.bumpTotals.ExecContext(stmtCtx, added, bytes); err != nil {
