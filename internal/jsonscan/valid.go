@@ -24,17 +24,37 @@ var plain = func() (t [256]bool) {
 // stack of the open arrays and objects, and skips the plain bytes of
 // strings (most of an event) by table lookup, where encoding/json calls a
 // state function per byte.
-func Valid(b []byte) bool {
+func Valid(b []byte) bool { return scan(b, nil) }
+
+// Elements reports whether b is valid JSON, as Valid does, in the same one
+// pass, and when b is an array returns its elements as sub-slices of b,
+// without the whitespace around them. For valid JSON of another kind, and
+// for an empty array, elems is nil.
+func Elements(b []byte) (elems [][]byte, ok bool) {
+	if !scan(b, &elems) {
+		return nil, false
+	}
+	return elems, true
+}
+
+// scan is Valid. With elems non-nil it also appends the elements of an
+// outermost array to *elems.
+func scan(b []byte, elems *[][]byte) bool {
 	var (
 		stackBuf [64]byte
 		stack    = stackBuf[:0] // '[' or '{' for each open container
 		i        = skipSpace(b, 0)
 		ok       bool
+		start    int // where the outermost array's current element starts
 	)
+	collect := elems != nil && i < len(b) && b[i] == '['
 value: // i is where a value must start
 	for {
 		if i >= len(b) {
 			return false
+		}
+		if collect && len(stack) == 1 {
+			start = i
 		}
 		switch c := b[i]; c {
 		case '{', '[':
@@ -80,6 +100,9 @@ value: // i is where a value must start
 		}
 		// A value ended at i: close containers until one continues.
 		for {
+			if collect && len(stack) == 1 { // it was an element of the outermost array
+				*elems = append(*elems, b[start:i])
+			}
 			i = skipSpace(b, i)
 			if len(stack) == 0 {
 				return i == len(b)

@@ -1,6 +1,7 @@
 package jsonscan_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -128,10 +129,59 @@ func FuzzValid(f *testing.F) {
 		f.Add(e)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if got, want := jsonscan.Valid(b), json.Valid(b); got != want {
+		want := json.Valid(b)
+		if got := jsonscan.Valid(b); got != want {
 			t.Fatalf("Valid(%q) = %v, json.Valid = %v", b, got, want)
 		}
+		elems, ok := jsonscan.Elements(b)
+		if ok != want {
+			t.Fatalf("Elements(%q) ok = %v, json.Valid = %v", b, ok, want)
+		}
+		var raw []json.RawMessage
+		if !ok || json.Unmarshal(b, &raw) != nil {
+			if elems != nil {
+				t.Fatalf("Elements(%q) = %q for input that is not an array", b, elems)
+			}
+			return
+		}
+		if len(elems) != len(raw) {
+			t.Fatalf("Elements(%q): %d elements, encoding/json %d", b, len(elems), len(raw))
+		}
+		for i := range raw {
+			if !bytes.Equal(elems[i], bytes.TrimSpace(raw[i])) {
+				t.Fatalf("Elements(%q)[%d] = %q, encoding/json %q", b, i, elems[i], raw[i])
+			}
+		}
 	})
+}
+
+// TestElements checks the split on the shapes a batch body takes, and
+// that input of other kinds gives no elements.
+func TestElements(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string
+		ok   bool
+	}{
+		{`[]`, nil, true},
+		{` [ 1 , "a,]" ,{"b":[2,{}]}, [] ] `, []string{`1`, `"a,]"`, `{"b":[2,{}]}`, `[]`}, true},
+		{`[[1],[2,[3]]]`, []string{`[1]`, `[2,[3]]`}, true},
+		{`{"a":[1,2]}`, nil, true},
+		{`"[1,2]"`, nil, true},
+		{`[1,]`, nil, false},
+		{`[1] x`, nil, false},
+	} {
+		got, ok := jsonscan.Elements([]byte(tc.in))
+		if ok != tc.ok || len(got) != len(tc.want) {
+			t.Errorf("Elements(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+			continue
+		}
+		for i := range got {
+			if string(got[i]) != tc.want[i] {
+				t.Errorf("Elements(%q)[%d] = %q, want %q", tc.in, i, got[i], tc.want[i])
+			}
+		}
+	}
 }
 
 func BenchmarkValid(b *testing.B) {
