@@ -90,12 +90,13 @@ type pools struct {
 // closed by BEGIN IMMEDIATE and COMMIT statements rather than database/sql's
 // Tx. A Tx starts a goroutine to watch its context, and each query run in
 // it that returns rows one more for its rows: about one goroutine per
-// event, each queued on the two cores with the goroutines that write. On a held connection, with a context that
-// cannot end, neither database/sql nor the driver starts any. The caller
-// runs one transaction at a time (the Log's and the Store's own mutexes),
-// checks its context between statements, and rolls back on any error. A
-// driver error that closes the held connection leaves the Log or Store
-// failing every write until it is reopened.
+// event, each queued on the two cores with the goroutines that write. On a
+// held connection, with a context that cannot end, neither database/sql
+// nor the driver starts any. The caller runs one transaction at a time
+// (the Log's and the Store's own mutexes), checks its context between
+// statements, and rolls back on any error. A driver error that closes the
+// held connection leaves the Log or Store failing every write until it is
+// reopened.
 
 // begin opens a write transaction on the held writer connection.
 func (p *pools) begin() error {
