@@ -3,6 +3,11 @@
 // processors' time went unused and why, and, for one goroutine (by default
 // the store's writer), what it waited for while it was ready to run.
 //
+// Goroutines are grouped by their start function, as the trace gives it
+// (for one started through a wrapper, such as sync.WaitGroup.Go, that is
+// the wrapper), or else by the outermost function of the first stack the
+// trace shows for them.
+//
 // It is a measuring tool for docs/performance.md, in its own module so that
 // the server does not depend on golang.org/x/exp. Usage:
 //
