@@ -206,13 +206,16 @@ func benchStore(ctx context.Context, o benchOptions, graphStore, dataDir string,
 		c.Workload = workload.Config{Seed: o.seed, Nodes: max(o.nodes/5, 1000)}
 		fmt.Fprintf(stderr, "== ingest, one event per request, %d clients, %d events\n", c.Clients, c.Events)
 		cpu := markCPU(rssPID, c.StorePID)
+		track := startTracking(ctx, base)
 		r, err := bench.RunIngest(ctx, c, stderr)
 		if err != nil {
+			track.stop()
 			return out, err
 		}
+		track.replied()
 		out.Single = &r
 		printPartial(stdout, o.asJSON, r.Markdown())
-		out.SingleApplied = reportDrain(ctx, base, r, cpu, stdout, stderr, o.asJSON)
+		out.SingleApplied = reportDrain(ctx, base, r, cpu, track, stdout, stderr, o.asJSON)
 	}
 	graphWorkload := workload.Config{Seed: o.seed + 1, Nodes: o.nodes}
 	if o.want["batch"] {
@@ -221,13 +224,16 @@ func benchStore(ctx context.Context, o benchOptions, graphStore, dataDir string,
 		fmt.Fprintf(stderr, "== ingest, batches of %d, %d clients, a %d-node workload (%d events)\n",
 			c.BatchSize, c.Clients, o.nodes, workload.EstimateEvents(graphWorkload))
 		cpu := markCPU(rssPID, c.StorePID)
+		track := startTracking(ctx, base)
 		r, err := bench.RunIngest(ctx, c, stderr)
 		if err != nil {
+			track.stop()
 			return out, err
 		}
+		track.replied()
 		out.Batch = &r
 		printPartial(stdout, o.asJSON, r.Markdown())
-		out.BatchApplied = reportDrain(ctx, base, r, cpu, stdout, stderr, o.asJSON)
+		out.BatchApplied = reportDrain(ctx, base, r, cpu, track, stdout, stderr, o.asJSON)
 	}
 	if o.want["lineage"] {
 		for _, dir := range []string{bench.Downstream, bench.Upstream} {
@@ -285,6 +291,49 @@ type drain struct {
 	// report's CPU stops at the last reply.
 	ServerMicrosPerEvent float64 `json:"server_us_per_event,omitempty"`
 	StoreMicrosPerEvent  float64 `json:"store_us_per_event,omitempty"`
+	// Projection is how far the graph trailed the log during the run, and
+	// the pace both kept once the pipeline's buffers had filled.
+	Projection *bench.Projection `json:"projection,omitempty"`
+}
+
+// projectionInterval is how often the bench reads /readyz while ingest
+// runs: often enough to place each apply commit (one every ~0.5–1 s
+// under full load) within a few per cent of a steady window, at a cost
+// to the server of a few milliseconds of CPU a second.
+const projectionInterval = 25 * time.Millisecond
+
+// tracking follows the projection through one ingest scenario.
+type tracking struct {
+	t         *bench.ProjectionTracker
+	start     time.Time
+	lastReply time.Duration
+}
+
+func startTracking(ctx context.Context, base string) *tracking {
+	client := &http.Client{Timeout: 2 * time.Second}
+	return &tracking{t: bench.TrackProjection(ctx, client, base, projectionInterval), start: time.Now()}
+}
+
+// replied marks the moment the scenario's last reply came in.
+func (tr *tracking) replied() { tr.lastReply = time.Since(tr.start) }
+
+// stop ends the tracking (if it still runs) and summarises it.
+func (tr *tracking) stop() bench.Projection {
+	return bench.SummarizeProjection(tr.t.Stop(), tr.lastReply)
+}
+
+// projectionLine reports p in a sentence, or "" when the graph never
+// trailed.
+func projectionLine(p bench.Projection) string {
+	if p.PeakLag == 0 {
+		return ""
+	}
+	line := fmt.Sprintf("While replies went out, the graph trailed the log by up to %d events", p.PeakLag)
+	if p.SteadyCommits == 0 {
+		return line + " (too few apply commits for a steady rate)."
+	}
+	return line + fmt.Sprintf("; steady state (%d apply commits from %.1f s to %.1f s): %.0f events/s applied, %.0f acknowledged.",
+		p.SteadyCommits, p.SteadyFrom, p.SteadyTo, p.SteadyAppliedPerSec, p.SteadyAckedPerSec)
 }
 
 // cpuMark measures the Redthread server's and the graph store server's
@@ -299,7 +348,8 @@ func markCPU(server, store int) cpuMark {
 // minutes) and reports the end-to-end applied throughput, so the next
 // scenario starts on a settled graph and ingest figures are not flattered
 // by work left for later.
-func reportDrain(ctx context.Context, base string, r bench.IngestResult, cpu cpuMark, stdout, stderr io.Writer, asJSON bool) *drain {
+func reportDrain(ctx context.Context, base string, r bench.IngestResult, cpu cpuMark, track *tracking, stdout, stderr io.Writer, asJSON bool) *drain {
+	defer track.stop()
 	start := time.Now()
 	deadline := start.Add(30 * time.Minute)
 	lastProgress := start
@@ -321,9 +371,14 @@ func reportDrain(ctx context.Context, base string, r bench.IngestResult, cpu cpu
 				}
 				d.ServerMicrosPerEvent = cpu.server.MicrosPerEvent(r.Accepted)
 				d.StoreMicrosPerEvent = cpu.store.MicrosPerEvent(r.Accepted)
+				proj := track.stop()
+				d.Projection = &proj
 				if !asJSON {
 					fmt.Fprintf(stdout, "Graph caught up %.1f s after the last acknowledgement: %.0f events/s applied end to end.\n",
 						d.AfterLastAckSeconds, d.AppliedPerSec)
+					if line := projectionLine(proj); line != "" {
+						fmt.Fprintln(stdout, line)
+					}
 					if line := d.cpuLine(); line != "" {
 						fmt.Fprintln(stdout, line)
 					}

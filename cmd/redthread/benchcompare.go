@@ -51,6 +51,18 @@ func sideBySide(reports []benchReport) string {
 			}
 			return ""
 		})
+		row(name+": steady state, events/s applied / acknowledged", func(r benchReport) string {
+			if _, d := pick(r); d != nil && d.Projection != nil && d.Projection.SteadyCommits > 0 {
+				return fmt.Sprintf("%.0f / %.0f", d.Projection.SteadyAppliedPerSec, d.Projection.SteadyAckedPerSec)
+			}
+			return ""
+		})
+		row(name+": most events the graph trailed the log by", func(r benchReport) string {
+			if _, d := pick(r); d != nil && d.Projection != nil {
+				return fmt.Sprintf("%d", d.Projection.PeakLag)
+			}
+			return ""
+		})
 		row(name+": request p50 / p99", func(r benchReport) string {
 			if res, _ := pick(r); res != nil {
 				return fmt.Sprintf("%s / %s", msNum(res.Latency.P50), fmtMillis(res.Latency.P99))
