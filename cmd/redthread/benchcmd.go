@@ -309,6 +309,7 @@ type tracking struct {
 	lastReply time.Duration
 }
 
+// startTracking starts reading the /readyz of the server at base.
 func startTracking(ctx context.Context, base string) *tracking {
 	client := &http.Client{Timeout: 2 * time.Second}
 	return &tracking{t: bench.TrackProjection(ctx, client, base, projectionInterval), start: time.Now()}
@@ -332,7 +333,7 @@ func projectionLine(p bench.Projection) string {
 	if p.SteadyCommits == 0 {
 		return line + " (too few apply commits for a steady rate)."
 	}
-	return line + fmt.Sprintf("; steady state (%d apply commits from %.1f s to %.1f s): %.0f events/s applied, %.0f acknowledged.",
+	return line + fmt.Sprintf("; steady state (%d apply commits from %.1f s to %.1f s into the run): %.0f events/s applied, %.0f acknowledged.",
 		p.SteadyCommits, p.SteadyFrom, p.SteadyTo, p.SteadyAppliedPerSec, p.SteadyAckedPerSec)
 }
 
