@@ -3,7 +3,8 @@
 //
 // It speaks only HTTP to a base URL (POST /api/v1/lineage, POST
 // /api/v1/lineage/batch, POST /graphql), so it can be pointed at Redthread
-// or at Marquez. The events come from internal/workload, so a run is
+// or at Marquez; against Redthread it also follows the projection through
+// GET /readyz (ProjectionTracker). The events come from internal/workload, so a run is
 // reproducible from its workload Config.
 //
 // Every run is bounded in count and in time, and only loopback targets are
