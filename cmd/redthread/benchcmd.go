@@ -136,6 +136,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("-graph names %d stores, but -url benchmarks one running server: drop -url to start one per store", len(graphs))
 	}
 
+	// Figures of one build differ twofold between machines of one size,
+	// so every report says where it was measured.
+	machine := bench.ReadMachine()
+	if !o.asJSON {
+		fmt.Fprintf(stdout, "Machine: %s; bench client redthread %s.\n\n", machine, version)
+	}
 	reports := make([]benchReport, 0, len(graphs))
 	for i, g := range graphs {
 		if len(graphs) > 1 {
@@ -149,6 +155,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return fmt.Errorf("benchmarking %s: %w", g, err)
 		}
+		r.Machine, r.Client = &machine, version
 		reports = append(reports, r)
 	}
 	switch {
@@ -271,7 +278,9 @@ func printPartial(w io.Writer, asJSON bool, md string) {
 
 // benchReport is the -json output of `redthread bench`.
 type benchReport struct {
-	Graph         string               `json:"graph,omitempty"` // the started server's -graph; empty with -url
+	Machine       *bench.Machine       `json:"machine,omitempty"`        // where the run was measured
+	Client        string               `json:"client_version,omitempty"` // the bench client's build, which is the started server's
+	Graph         string               `json:"graph,omitempty"`          // the started server's -graph; empty with -url
 	Single        *bench.IngestResult  `json:"ingest_single,omitempty"`
 	SingleApplied *drain               `json:"ingest_single_applied,omitempty"`
 	Batch         *bench.IngestResult  `json:"ingest_batch,omitempty"`

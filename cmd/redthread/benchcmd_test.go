@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -56,6 +57,9 @@ func TestBenchSideBySide(t *testing.T) {
 		t.Fatalf("stores %+v, want sqlite then %s", got.Stores, neo4jURI)
 	}
 	for _, r := range got.Stores {
+		if r.Machine == nil || r.Machine.CPUs != runtime.NumCPU() || r.Machine.Go == "" || r.Client == "" {
+			t.Errorf("%s: machine %+v, client %q; want where the run was measured and by which build", r.Graph, r.Machine, r.Client)
+		}
 		for name, in := range map[string]*bench.IngestResult{"single": r.Single, "batch": r.Batch} {
 			if in == nil || in.Events == 0 || in.Accepted != in.Events || in.Rejected != 0 || len(in.Errors) != 0 {
 				t.Errorf("%s, %s ingest: %+v; want every event accepted", r.Graph, name, in)
@@ -108,12 +112,21 @@ func TestBenchSideBySide(t *testing.T) {
 }
 
 // TestBenchRefusesFilledGraph checks that a benchmark refuses a store
-// an earlier run left data in, which would skew its figures.
+// an earlier run left data in, which would skew its figures. Its first run
+// also checks the Markdown report, which opens with the machine.
 func TestBenchRefusesFilledGraph(t *testing.T) {
 	dir := t.TempDir()
-	args := []string{"bench", "--data-dir", dir, "--scenario", "batch", "--nodes", "1000", "--json"}
-	if out, err := exec.Command(binPath, args...).CombinedOutput(); err != nil {
-		t.Fatalf("first run: %v\n%s", err, out)
+	args := []string{"bench", "--data-dir", dir, "--scenario", "batch", "--nodes", "1000"}
+	first := exec.Command(binPath, args...)
+	var stderr strings.Builder
+	first.Stderr = &stderr
+	md, err := first.Output()
+	if err != nil {
+		t.Fatalf("first run: %v\n%s%s", err, md, stderr.String())
+	}
+	wantMachine := fmt.Sprintf("Machine: %s; bench client redthread ", bench.ReadMachine())
+	if !strings.HasPrefix(string(md), wantMachine) || !strings.Contains(string(md), "### Ingest: batch of 100, 16 clients") {
+		t.Errorf("report:\n%s\nwant it to open with %q and give the batch scenario", md, wantMachine)
 	}
 	out, err := exec.Command(binPath, args...).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "already holds") || !strings.Contains(string(out), "needs an empty one") {
@@ -161,8 +174,10 @@ func TestSideBySide(t *testing.T) {
 				Errors: map[string]int64{"TIMEOUT": 2}},
 		}},
 	}
+	embedded.Machine = &bench.Machine{CPU: "AMD EPYC", CPUs: 2, OS: "linux", Arch: "amd64", Go: "go1.26.8"}
 	md := sideBySide([]benchReport{embedded, neo})
 	for _, want := range []string{
+		"\nMachine: AMD EPYC, 2 CPUs, linux/amd64, go1.26.8.\n",
 		"|  | sqlite | bolt://a\\|b:7687 |\n|---|---:|---:|\n",
 		"| ingest, batches of 100: events/s acknowledged | 8500 | 2400 |",
 		"| ingest, batches of 100: events/s applied end to end | 7400 | 2000 |",

@@ -160,6 +160,9 @@ func sideBySide(reports []benchReport) string {
 	lineageRows("impact (downstream)", func(r benchReport) *bench.LineageResult { return r.Lineage })
 	lineageRows("provenance (upstream)", func(r benchReport) *bench.LineageResult { return r.Provenance })
 	b.WriteString("\nEach store got a fresh server and the same workloads; equal mean nodes and edges mean the stores returned subgraphs of the same size.\n")
+	if m := reports[0].Machine; m != nil {
+		fmt.Fprintf(&b, "Machine: %s.\n", m)
+	}
 	return b.String()
 }
 
